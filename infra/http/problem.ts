@@ -1,0 +1,77 @@
+import type { Response } from 'express';
+import { maskCardNumbers } from '../../domain/card-number';
+
+/**
+ * RFC 9457 problem details with a stable `code`. Both APIs answer every error through this one
+ * function, so the status for a code is decided in exactly one place.
+ */
+export const PROBLEM_STATUS = {
+  validation_failed: 400,
+  malformed_json: 400,
+  idempotency_key_missing: 400,
+  card_data_not_accepted: 400,
+  unauthorized: 401,
+  forbidden: 403,
+  payment_not_found: 404,
+  route_not_found: 404,
+  method_not_allowed: 405,
+  invalid_state_transition: 409,
+  payload_too_large: 413,
+  unsupported_media_type: 415,
+  capture_exceeds_authorized: 422,
+  refund_exceeds_captured: 422,
+  idempotency_key_reused: 422,
+  rate_limited: 429,
+  internal_error: 500,
+} as const;
+
+export type ProblemCode = keyof typeof PROBLEM_STATUS;
+
+const TITLES: Record<ProblemCode, string> = {
+  validation_failed: 'The request is not valid',
+  malformed_json: 'The body is not valid JSON',
+  idempotency_key_missing: 'An Idempotency-Key header is required',
+  card_data_not_accepted: 'Card numbers are not accepted; send a payment method token',
+  unauthorized: 'A valid API key is required',
+  forbidden: 'The API key lacks the scope for this call',
+  payment_not_found: 'No such payment',
+  route_not_found: 'No such route',
+  method_not_allowed: 'Method not allowed on this route',
+  invalid_state_transition: 'The payment is not in a state that allows this',
+  payload_too_large: 'The body is too large',
+  unsupported_media_type: 'The body must be application/json',
+  capture_exceeds_authorized: 'The capture exceeds the authorized amount',
+  refund_exceeds_captured: 'The refunds would exceed the captured amount',
+  idempotency_key_reused: 'This Idempotency-Key was used with a different request',
+  rate_limited: 'Too many requests',
+  internal_error: 'Internal error',
+};
+
+export interface FieldError {
+  readonly field: string;
+  readonly message: string;
+}
+
+export interface ProblemExtras {
+  readonly detail?: string;
+  readonly errors?: readonly FieldError[];
+  readonly [extra: string]: unknown;
+}
+
+export function problemBody(code: ProblemCode, instance: string, extras: ProblemExtras = {}) {
+  return {
+    type: `urn:payment-ledger:problem:${code}`,
+    title: TITLES[code],
+    status: PROBLEM_STATUS[code],
+    code,
+    instance,
+    ...extras,
+  };
+}
+
+export function sendProblem(response: Response, code: ProblemCode, extras: ProblemExtras = {}): void {
+  response
+    .status(PROBLEM_STATUS[code])
+    .type('application/problem+json')
+    .send(JSON.stringify(problemBody(code, maskCardNumbers(response.req.originalUrl.split('?')[0] ?? '/'), extras)));
+}

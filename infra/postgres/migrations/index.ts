@@ -1,0 +1,6 @@
+import type { Migration } from '../migrate';
+import { eventStore } from './001-event-store';
+import { apiKeys } from './002-api-keys';
+
+/** Every migration, in the order it is applied. Append only: never edit one that has shipped. */
+export const MIGRATIONS: readonly Migration[] = [eventStore, apiKeys];

@@ -1,0 +1,144 @@
+import express from 'express';
+import type { Request, Response } from 'express';
+import type { z } from 'zod';
+import type { ApiKeyAuthenticator } from '../ports/api-keys';
+import type { EventStore } from '../ports/event-store';
+import { createPaymentHandler, createPaymentSchema } from '../commands/create-payment';
+import { capturePaymentHandler, capturePaymentSchema } from '../commands/capture-payment';
+import { cancelPaymentHandler, cancelPaymentSchema } from '../commands/cancel-payment';
+import { refundPaymentHandler, refundPaymentSchema } from '../commands/refund-payment';
+import type { CallContext, CommandOutcome } from '../commands/outcome';
+import { idempotencyKey } from '../commands/schema-parts';
+import { sendProblem } from '../infra/http/problem';
+import {
+  authenticate,
+  correlationId,
+  httpErrorHandler,
+  jsonBody,
+  notFound,
+  requireScope,
+  zodFieldErrors,
+} from '../infra/http/middleware';
+import { paymentRepresentation, refundRepresentation } from './representation';
+import { problemForRejection } from './rejections';
+
+export interface WriteApiDependencies {
+  readonly store: EventStore;
+  readonly apiKeys: ApiKeyAuthenticator;
+  readonly clock: () => Date;
+  readonly bodyLimitBytes: number;
+  readonly logError: (message: string, error: unknown) => void;
+}
+
+const PAYMENT_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+
+export function createWriteApi(deps: WriteApiDependencies): express.Express {
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('etag', false);
+  app.use(correlationId());
+
+  const createPayment = createPaymentHandler(deps.store);
+  const capturePayment = capturePaymentHandler(deps.store);
+  const cancelPayment = cancelPaymentHandler(deps.store);
+  const refundPayment = refundPaymentHandler(deps.store);
+  const command = [authenticate(deps.apiKeys), requireScope('payments:write'), ...jsonBody(deps.bodyLimitBytes)];
+
+  app.post('/v1/payments', command, async (request: Request, response: Response) => {
+    const input = parse(createPaymentSchema, request, response);
+    const context = input && callContext(request, response, deps.clock);
+    if (!input || !context) return;
+    answer(response, await createPayment(input, context), 'payment');
+  });
+
+  app.post('/v1/payments/:id/capture', command, async (request: Request, response: Response) => {
+    const paymentId = pathPaymentId(request, response);
+    const input = paymentId && parse(capturePaymentSchema, request, response);
+    const context = input && callContext(request, response, deps.clock);
+    if (!paymentId || !input || !context) return;
+    answer(response, await capturePayment(paymentId, input, context), 'payment');
+  });
+
+  app.post('/v1/payments/:id/cancel', command, async (request: Request, response: Response) => {
+    const paymentId = pathPaymentId(request, response);
+    const input = paymentId && parse(cancelPaymentSchema, request, response);
+    const context = input && callContext(request, response, deps.clock);
+    if (!paymentId || !input || !context) return;
+    answer(response, await cancelPayment(paymentId, input, context), 'payment');
+  });
+
+  app.post('/v1/payments/:id/refunds', command, async (request: Request, response: Response) => {
+    const paymentId = pathPaymentId(request, response);
+    const input = paymentId && parse(refundPaymentSchema, request, response);
+    const context = input && callContext(request, response, deps.clock);
+    if (!paymentId || !input || !context) return;
+    answer(response, await refundPayment(paymentId, input, context), 'refund');
+  });
+
+  app.use(notFound());
+  app.use(httpErrorHandler(deps.logError));
+  return app;
+}
+
+function parse<S extends z.ZodType>(schema: S, request: Request, response: Response): z.infer<S> | undefined {
+  const result = schema.safeParse(request.body);
+  if (result.success) return result.data;
+  sendProblem(response, 'validation_failed', { errors: zodFieldErrors(result.error.issues) });
+  return undefined;
+}
+
+function pathPaymentId(request: Request, response: Response): string | undefined {
+  const id = String(request.params.id);
+  if (PAYMENT_ID.test(id)) return id;
+  sendProblem(response, 'payment_not_found');
+  return undefined;
+}
+
+function callContext(request: Request, response: Response, clock: () => Date): CallContext | undefined {
+  const key = request.header('idempotency-key');
+  if (key === undefined) {
+    sendProblem(response, 'idempotency_key_missing');
+    return undefined;
+  }
+  if (!idempotencyKey.safeParse(key).success) {
+    sendProblem(response, 'validation_failed', {
+      errors: [{ field: 'Idempotency-Key', message: 'must be 1..255 printable ASCII characters' }],
+    });
+    return undefined;
+  }
+  const principal = request.principal!;
+  return {
+    merchantId: principal.merchantId,
+    actor: principal.keyId,
+    idempotencyKey: key,
+    correlationId: request.correlationId!,
+    now: clock(),
+  };
+}
+
+function answer(response: Response, outcome: CommandOutcome, shape: 'payment' | 'refund'): void {
+  switch (outcome.kind) {
+    case 'accepted': {
+      if (outcome.replayed) response.setHeader('Idempotent-Replayed', 'true');
+      const body =
+        shape === 'refund' && outcome.refundId
+          ? refundRepresentation(outcome.payment, outcome.refundId, outcome.revision, outcome.position)
+          : paymentRepresentation(outcome.payment, outcome.revision, outcome.position);
+      response.status(202).json(body);
+      return;
+    }
+    case 'rejected':
+      sendProblem(response, problemForRejection(outcome.rejection), { detail: outcome.detail, reason: outcome.rejection });
+      return;
+    case 'payment_not_found':
+      sendProblem(response, 'payment_not_found');
+      return;
+    case 'idempotency_key_reused':
+      sendProblem(response, 'idempotency_key_reused');
+      return;
+    default: {
+      const unreachable: never = outcome;
+      throw new Error(`unhandled outcome ${JSON.stringify(unreachable)}`);
+    }
+  }
+}
