@@ -1,6 +1,6 @@
 // Two tiers: unit tests need nothing but Node; integration tests need Postgres (and, later, Redis),
 // and are started through scripts/test-postgres.js, which chooses the server and exports its URL.
-const tsJest = ['ts-jest', { tsconfig: 'tsconfig.json', isolatedModules: true }];
+const tsJest = ['ts-jest', { tsconfig: 'tsconfig.json' }];
 
 module.exports = {
   // Integration tests start servers and race real connections; unit tests finish far sooner.

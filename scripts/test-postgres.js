@@ -23,6 +23,24 @@ async function reachable(url) {
   }
 }
 
+function required() {
+  return process.env.CI === 'true' || process.env.LEDGER_REQUIRE_SERVICES === '1';
+}
+
+async function redisReachable(url) {
+  const Redis = require('ioredis');
+  const client = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null, connectTimeout: 2000 });
+  client.on('error', () => undefined);
+  try {
+    await client.connect();
+    return (await client.ping()) === 'PONG';
+  } catch {
+    return false;
+  } finally {
+    client.disconnect();
+  }
+}
+
 async function main() {
   const mode = process.argv[2];
   const extra = process.argv.slice(3);
@@ -31,14 +49,25 @@ async function main() {
     env.DATABASE_URL = process.env.DATABASE_URL || 'postgres://postgres@127.0.0.1:5432/test';
     env.LEDGER_TEST_PG = 'external';
     if (!(await reachable(env.DATABASE_URL))) {
-      if (process.env.CI === 'true' || process.env.LEDGER_REQUIRE_SERVICES === '1') {
+      if (required()) {
         console.error('external Postgres is required here (CI): failing');
         process.exit(1);
       }
       console.warn('SKIPPED: the external-Postgres suite (no server reachable; CI requires it)');
       return;
     }
+    // The saga tests also run on BullMQ's Redis backend where a Redis is at hand (always in CI).
+    const redisUrl = process.env.TEST_REDIS_URL || process.env.REDIS_URL || 'redis://127.0.0.1:6379';
+    if (await redisReachable(redisUrl)) {
+      env.TEST_REDIS_URL = redisUrl;
+    } else if (required()) {
+      console.error(`Redis at ${redisUrl} is required here (CI): failing`);
+      process.exit(1);
+    } else {
+      console.warn('SKIPPED: the Redis-backend saga tests (no Redis reachable; CI requires it)');
+    }
   } else if (mode === 'embedded') {
+    delete env.TEST_REDIS_URL;
     delete env.DATABASE_URL;
     env.LEDGER_TEST_PG = 'embedded';
   } else {

@@ -21,6 +21,8 @@ import {
 } from '../infra/http/middleware';
 import { paymentRepresentation, refundRepresentation } from './representation';
 import { problemForRejection } from './rejections';
+import type { WebhookDependencies } from './webhooks';
+import { stripeWebhookRouter } from './webhooks';
 
 export interface WriteApiDependencies {
   readonly store: EventStore;
@@ -28,6 +30,8 @@ export interface WriteApiDependencies {
   readonly clock: () => Date;
   readonly bodyLimitBytes: number;
   readonly logError: (message: string, error: unknown) => void;
+  /** Stripe webhook intake; absent where no webhook secret is configured. */
+  readonly webhooks?: Omit<WebhookDependencies, 'store' | 'bodyLimitBytes'>;
 }
 
 const PAYMENT_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
@@ -37,6 +41,7 @@ export function createWriteApi(deps: WriteApiDependencies): express.Express {
   app.disable('x-powered-by');
   app.set('etag', false);
   app.use(correlationId());
+  if (deps.webhooks) app.use(stripeWebhookRouter({ ...deps.webhooks, store: deps.store, bodyLimitBytes: deps.bodyLimitBytes }));
 
   const createPayment = createPaymentHandler(deps.store);
   const capturePayment = capturePaymentHandler(deps.store);
