@@ -16,6 +16,21 @@ export const configSchema = z.object({
   READ_API_PORT: port.default(8081),
   BODY_LIMIT_BYTES: z.coerce.number().int().min(1024).max(10_485_760).default(65_536),
   DB_POOL_SIZE: z.coerce.number().int().min(1).max(500).default(20),
+  REDIS_URL: z.url({ protocol: /^rediss?$/ }).optional(),
+  STRIPE_SECRET_KEY: z.string().regex(/^(sk|rk)_(test|live)_[A-Za-z0-9_]+$/, 'a Stripe secret key (sk_test_..., sk_live_...)').optional(),
+  /** Comma-separated: during a rotation both the old and the new secret are accepted. */
+  STRIPE_WEBHOOK_SECRET: z
+    .string()
+    .regex(/^whsec_[A-Za-z0-9_+/=-]+(,whsec_[A-Za-z0-9_+/=-]+)*$/, 'one or more comma-separated whsec_... secrets')
+    .optional(),
+  /** Points the SDK elsewhere than api.stripe.com (a sandbox run as its own role, say). */
+  STRIPE_API_URL: z.url({ protocol: /^https?$/ }).optional(),
+  STRIPE_SANDBOX_PORT: port.default(12111),
+  /** Where the sandbox delivers webhooks; default: this host's write API. */
+  STRIPE_SANDBOX_WEBHOOK_URL: z.url({ protocol: /^https?$/ }).optional(),
+  SAGA_QUEUE: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/).default('payment-saga'),
+  SAGA_CONCURRENCY: z.coerce.number().int().min(1).max(256).default(16),
+  SAGA_STUCK_AFTER_MS: z.coerce.number().int().min(1000).default(60_000),
   LOG_LEVEL: z.enum(['error', 'warn', 'info', 'http', 'verbose', 'debug', 'silly']).default('info'),
 });
 

@@ -5,6 +5,8 @@ import { migrate } from './postgres/migrate';
 
 export interface Database {
   readonly pool: Pool;
+  /** The connection string, for parts that open their own connections (BullMQ). */
+  readonly url: string;
   /** Where the database is, with any password hidden, for messages. */
   readonly description: string;
   close(): Promise<void>;
@@ -43,6 +45,7 @@ export async function openDatabase(config: Config, log: (line: string) => void =
   }
   return {
     pool,
+    url,
     description,
     async close() {
       await pool.end();

@@ -4,6 +4,7 @@ import { openDatabase } from '../database';
 import { createApiKey, parseScopes } from '../auth/api-keys';
 import type { Role } from '../system';
 import { ROLES, startSystem } from '../system';
+import { registerReadSideCommands } from './read-side-commands';
 
 function role(value: string): Role {
   if (!(ROLES as readonly string[]).includes(value)) throw new InvalidArgumentError(`one of ${ROLES.join(', ')}`);
@@ -20,7 +21,7 @@ export function buildCli(): Command {
     .action(async (options: { role: Role }) => {
       const config = loadConfig();
       const system = await startSystem(config, options.role);
-      const lines = Object.entries(system.urls).map(([part, url]) => `  ${part.padEnd(10)} ${url}`);
+      const lines = Object.entries(system.urls).map(([part, url]) => `  ${part.padEnd(15)} ${url}`);
       process.stdout.write(
         [
           `ledger started (role: ${options.role})`,
@@ -59,6 +60,7 @@ export function buildCli(): Command {
       }
     });
 
+  registerReadSideCommands(program, { openDatabase: () => openDatabase(loadConfig()) });
   return program;
 }
 

@@ -31,6 +31,7 @@ export interface SagaHarness {
   readonly sandboxUrl: string;
   readonly webhookSecret: string;
   readonly key: string;
+  readonly queueName: string;
   processes: RunningProcesses;
   readonly sandbox: StripeSandbox;
   post(path: string, body: unknown, idempotencyKey?: string): Promise<{ status: number; body: any; headers: Headers }>;
@@ -110,6 +111,7 @@ export async function startSaga(options: SagaHarnessOptions): Promise<SagaHarnes
     sandboxUrl,
     webhookSecret,
     key,
+    queueName,
     sandbox,
     processes: undefined as unknown as RunningProcesses,
     async post(path, body, idempotencyKey = randomUUID()) {
@@ -172,3 +174,38 @@ export async function startSaga(options: SagaHarnessOptions): Promise<SagaHarnes
 
 export const terminal = (state: PaymentState): boolean =>
   state.status === 'captured' || state.status === 'failed' || state.status === 'canceled' || state.status === 'refunded';
+
+export interface ProcessorCounts {
+  readonly intents: number;
+  /** Balance transactions of the charge itself: one per capture that happened. */
+  readonly captures: number;
+  readonly refunds: number;
+}
+
+/** What the sandbox holds per ledger payment id, read straight from its tables. */
+export async function processorCounts(pool: Pool): Promise<Map<string, ProcessorCounts>> {
+  const { rows } = await pool.query<{ id: string; object: string; data: any }>(
+    "select id, object, data from stripe_sandbox.objects where object in ('payment_intent', 'charge', 'balance_transaction', 'refund')",
+  );
+  const paymentOfIntent = new Map<string, string>();
+  const intentOfCharge = new Map<string, string>();
+  for (const row of rows) {
+    if (row.object === 'payment_intent') paymentOfIntent.set(row.id, row.data.metadata?.payment_id ?? '');
+    if (row.object === 'charge') intentOfCharge.set(row.id, row.data.payment_intent);
+  }
+  const counts = new Map<string, { intents: number; captures: number; refunds: number }>();
+  const bump = (paymentId: string | undefined, field: 'intents' | 'captures' | 'refunds') => {
+    if (!paymentId) return;
+    const entry = counts.get(paymentId) ?? { intents: 0, captures: 0, refunds: 0 };
+    entry[field] += 1;
+    counts.set(paymentId, entry);
+  };
+  for (const row of rows) {
+    if (row.object === 'payment_intent') bump(paymentOfIntent.get(row.id), 'intents');
+    if (row.object === 'balance_transaction' && row.data.reporting_category === 'charge') {
+      bump(paymentOfIntent.get(intentOfCharge.get(row.data.source) ?? ''), 'captures');
+    }
+    if (row.object === 'refund') bump(paymentOfIntent.get(row.data.payment_intent), 'refunds');
+  }
+  return counts;
+}
