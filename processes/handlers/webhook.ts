@@ -1,4 +1,4 @@
-import type Stripe from 'stripe';
+import Stripe from 'stripe';
 import type { ProcessorFact } from '../../domain/payment.commands';
 import { loadPayment } from '../../commands/payment-stream';
 import { factFromRefund, factsFromPaymentIntent } from '../stripe-facts';
@@ -27,9 +27,15 @@ export async function webhook(deps: HandlerDependencies, job: Extract<SagaJob, {
   const intentId = paymentIntentIdOf(event);
   let result: HandlerResult = 'nothing_to_do';
   if (intentId) {
-    const intent = await deps.gateway.call('payment_intents.retrieve', (stripe) => stripe.paymentIntents.retrieve(intentId, { expand: EXPAND }));
-    const paymentId = intent.metadata?.payment_id;
-    if (paymentId) {
+    const intent = await deps.gateway
+      .call('payment_intents.retrieve', (stripe) => stripe.paymentIntents.retrieve(intentId, { expand: EXPAND }))
+      .catch((error: unknown) => {
+        // An event about an intent this Stripe account does not know is not ours to act on.
+        if (error instanceof Stripe.errors.StripeInvalidRequestError && error.code === 'resource_missing') return null;
+        throw error;
+      });
+    const paymentId = intent?.metadata?.payment_id;
+    if (intent && paymentId) {
       const { state } = await loadPayment(deps.store, paymentId);
       if (state.status !== 'initial') {
         const facts: ProcessorFact[] = factsFromPaymentIntent(intent, state);
