@@ -31,6 +31,7 @@ export const configSchema = z.object({
   SAGA_QUEUE: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/).default('payment-saga'),
   SAGA_CONCURRENCY: z.coerce.number().int().min(1).max(256).default(16),
   SAGA_STUCK_AFTER_MS: z.coerce.number().int().min(1000).default(60_000),
+  SAGA_JANITOR_EVERY_MS: z.coerce.number().int().min(100).default(15_000),
   LOG_LEVEL: z.enum(['error', 'warn', 'info', 'http', 'verbose', 'debug', 'silly']).default('info'),
 });
 

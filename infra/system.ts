@@ -73,6 +73,7 @@ export async function startSystem(config: Config, role: Role): Promise<RunningSy
       queueName: config.SAGA_QUEUE,
       concurrency: config.SAGA_CONCURRENCY,
       stuckAfterMs: config.SAGA_STUCK_AFTER_MS,
+      janitorEveryMs: config.SAGA_JANITOR_EVERY_MS,
       log: (level, message, meta) => log.log(level, message, meta),
     });
     stops.push(() => processes.stop());
