@@ -4,6 +4,7 @@ import { ensureCheckpoint, lockCheckpoint, writeCheckpoint } from './checkpoints
 import type { Projection } from './projection';
 import { quoteIdent } from './projection';
 import { applyEvents } from './runner';
+import { inTransaction } from '../infra/postgres/transaction';
 
 export interface RebuildProgress {
   readonly projection: string;
@@ -143,28 +144,4 @@ async function swapIn(
     await writeCheckpoint(client, projection.name, position ?? { commit: 0n, prepare: 0n });
     return { events, position };
   });
-}
-
-async function inTransaction<T>(pool: Pool, work: (client: PoolClient) => Promise<T>): Promise<T> {
-  const client = await pool.connect();
-  let broken = false;
-  const onError = () => {
-    broken = true;
-  };
-  client.on('error', onError);
-  try {
-    await client.query('begin');
-    const result = await work(client);
-    await client.query('commit');
-    return result;
-  } catch (error) {
-    broken = broken || !(await client.query('rollback').then(
-      () => true,
-      () => false,
-    ));
-    throw error;
-  } finally {
-    client.off('error', onError);
-    client.release(broken);
-  }
 }

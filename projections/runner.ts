@@ -4,6 +4,7 @@ import { comparePositions } from '../ports/event-store';
 import { ensureCheckpoint, lockCheckpoint, ORIGIN, readCheckpoint, writeCheckpoint } from './checkpoints';
 import type { Projection } from './projection';
 import { projectionTx } from './projection';
+import { inTransaction } from '../infra/postgres/transaction';
 
 export interface RunnerLog {
   info(message: string, meta?: Record<string, unknown>): void;
@@ -156,33 +157,13 @@ export async function runBatch(pool: Pool, store: EventStore, projection: Projec
   const from = (await readCheckpoint(pool, projection.name)) ?? ORIGIN;
   const events = await store.readAll(from, { batch, streamPrefix: projection.streamPrefix });
   if (events.length === 0) return 0;
-  const client = await pool.connect();
-  let broken = false;
-  // A connection that dies mid-batch fails the query in flight; the event itself must not crash the process.
-  const onError = () => {
-    broken = true;
-  };
-  client.on('error', onError);
-  try {
-    await client.query('begin');
-    if (comparePositions(await lockCheckpoint(client, projection.name), from) !== 0) {
-      await client.query('rollback');
-      return 0;
-    }
+  return inTransaction(pool, async (client) => {
+    // Another instance moved the checkpoint since it was read: write nothing (the empty commit is a no-op).
+    if (comparePositions(await lockCheckpoint(client, projection.name), from) !== 0) return 0;
     await applyEvents(client, projection, events);
     await writeCheckpoint(client, projection.name, events[events.length - 1]!.position);
-    await client.query('commit');
     return events.length;
-  } catch (error) {
-    broken = broken || !(await client.query('rollback').then(
-      () => true,
-      () => false,
-    ));
-    throw error;
-  } finally {
-    client.off('error', onError);
-    client.release(broken);
-  }
+  });
 }
 
 /** Applies events in order inside the caller's transaction, then the projection's invariants. */
