@@ -97,7 +97,10 @@ export function evolve(state: PaymentState, event: PaymentEvent): PaymentState {
     return paymentFromRequest(event.data);
   }
   assertInvariant(state.status !== 'initial', `${event.type} before PaymentRequested`);
-  const next = applyToPayment(state, event);
+  const applied = applyToPayment(state, event);
+  // Processor facts carry Stripe's whole-second timestamps and may arrive out of order, so the
+  // time of the last change never moves backwards.
+  const next = applied.updatedAt < state.updatedAt ? { ...applied, updatedAt: state.updatedAt } : applied;
   assertPaymentInvariants(next);
   return next;
 }

@@ -146,9 +146,14 @@ describe('evolve', () => {
     });
   });
 
-  it('takes updatedAt from the last event, even a late fact dated earlier', () => {
+  it('keeps updatedAt when a late fact is dated earlier than the last change', () => {
     const p = paymentAfter([paymentRequested({ requested_at: T3 }), paymentAuthorized({ authorized_at: T1 })]);
-    expect(p.updatedAt).toBe(T1);
+    expect(p.updatedAt).toBe(T3);
+  });
+
+  it('moves updatedAt to a later fact', () => {
+    const p = paymentAfter([paymentRequested({ requested_at: T1 }), paymentAuthorized({ authorized_at: T3 })]);
+    expect(p.updatedAt).toBe(T3);
   });
 
   it('does not change the state it is given', () => {
