@@ -126,9 +126,10 @@ describe('rebuilding a projection', () => {
     });
   });
 
-  // Opt-in: LEDGER_REBUILD_EVENTS=100000 seeds that many events (five per payment) and prints the rate.
+  // A measurement, not a check, so it is only registered on request (`npm run bench:rebuild`):
+  // LEDGER_REBUILD_EVENTS=100000 seeds that many events (five per payment) and prints the rate.
   const benchEvents = Number(process.env.LEDGER_REBUILD_EVENTS ?? 0);
-  (benchEvents > 0 ? it : it.skip)(
+  if (benchEvents > 0) it(
     `rebuilds ${benchEvents} events and prints events/s`,
     async () => {
       const merchantId = `bench_${randomUUID().slice(0, 8)}`;
