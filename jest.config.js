@@ -20,5 +20,12 @@ module.exports = {
       globalSetup: '<rootDir>/test/support/global-setup.ts',
       globalTeardown: '<rootDir>/test/support/global-teardown.ts',
     },
+    {
+      // The chaos soak (npm run test:chaos): external Postgres and Redis, the compiled CLI in dist/.
+      displayName: 'chaos',
+      testEnvironment: 'node',
+      transform: { '^.+\\.ts$': tsJest },
+      testMatch: ['<rootDir>/test/chaos/**/*.spec.ts'],
+    },
   ],
 };

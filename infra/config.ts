@@ -32,7 +32,33 @@ export const configSchema = z.object({
   SAGA_CONCURRENCY: z.coerce.number().int().min(1).max(256).default(16),
   SAGA_STUCK_AFTER_MS: z.coerce.number().int().min(1000).default(60_000),
   SAGA_JANITOR_EVERY_MS: z.coerce.number().int().min(100).default(15_000),
+  /** /metrics, /livez and /readyz of the processes and projections roles (DESIGN section 1). */
+  PROCESSES_METRICS_PORT: port.default(9464),
+  PROJECTIONS_METRICS_PORT: port.default(9465),
+  /** How long /readyz waits for each dependency before calling it down. */
+  READYZ_TIMEOUT_MS: z.coerce.number().int().min(50).max(30_000).default(1000),
+  /** EventStoreDB or KurrentDB as the event store (esdb://host:2113?tls=false); the Postgres event store when unset. */
+  EVENTSTORE_URL: z
+    .string()
+    .regex(/^esdb(\+discover)?:\/\/\S+$/, 'an EventStoreDB connection string such as esdb://eventstore:2113?tls=false')
+    .optional(),
   LOG_LEVEL: z.enum(['error', 'warn', 'info', 'http', 'verbose', 'debug', 'silly']).default('info'),
+  /** When the daily reconciliation of the previous UTC day runs: a cron pattern in UTC, or `off`. */
+  RECONCILIATION_CRON: z
+    .string()
+    .regex(/^(off|(\S+\s+){4,5}\S+)$/, 'a cron pattern such as "15 0 * * *", or off')
+    .default('15 0 * * *'),
+  /** Requests per API key per window, shared through Redis when REDIS_URL is set. */
+  RATE_LIMIT_PER_KEY: z.coerce.number().int().min(1).default(6000),
+  /** Failed authentications per client address per window. */
+  RATE_LIMIT_FAILED_AUTH: z.coerce.number().int().min(1).default(6000),
+  RATE_LIMIT_WINDOW_MS: z.coerce.number().int().min(100).max(3_600_000).default(60_000),
+  REQUEST_TIMEOUT_MS: z.coerce.number().int().min(1000).max(600_000).default(30_000),
+  /** Comma-separated browser origins allowed by CORS; empty keeps CORS closed. */
+  CORS_ORIGINS: z
+    .string()
+    .regex(/^(https?:\/\/[A-Za-z0-9.-]+(:\d{1,5})?(,\s*https?:\/\/[A-Za-z0-9.-]+(:\d{1,5})?)*)?$/, 'comma-separated origins such as https://app.example.com')
+    .optional(),
 });
 
 export type Config = Readonly<z.infer<typeof configSchema>>;

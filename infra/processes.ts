@@ -16,6 +16,8 @@ import type { HandlerResult } from '../processes/handlers/context';
 import { createQueueKit } from './queue/bullmq';
 import { createStripeClient } from './stripe/client';
 import type { StripeClientOptions } from './stripe/client';
+import { startReconciliationProcesses } from './reconciliation';
+import type { RunningReconciliation } from './reconciliation';
 
 export interface ProcessesOptions {
   readonly pool: Pool;
@@ -33,6 +35,8 @@ export interface ProcessesOptions {
   readonly log: (level: 'info' | 'warn' | 'error', message: string, meta?: Record<string, unknown>) => void;
   readonly onResult?: (job: SagaJob, result: HandlerResult | 'retry' | 'waiting') => void;
   readonly onJanitor?: (report: JanitorReport) => void;
+  /** Reconciliation's worker, read model and daily job (cron in UTC; null: no schedule); absent: not run here. */
+  readonly reconciliation?: { readonly cron: string | null; readonly queueName?: string };
 }
 
 export interface RunningProcesses {
@@ -40,6 +44,8 @@ export interface RunningProcesses {
   readonly backend: 'postgres' | 'redis';
   /** Runs one janitor pass now (tests, and `ledger` operators). */
   sweep(): Promise<JanitorReport>;
+  /** Jobs in the saga queue by BullMQ state, for the backlog metrics. */
+  jobCounts(): Promise<Record<string, number>>;
   stop(): Promise<void>;
 }
 
@@ -78,13 +84,26 @@ export async function startProcesses(options: ProcessesOptions): Promise<Running
   if (kit.backend === 'redis') {
     await worker.waitUntilReady();
   }
+  const reconciliation: RunningReconciliation | null = options.reconciliation
+    ? await startReconciliationProcesses({
+        kit,
+        pool: options.pool,
+        store: options.store,
+        gateway,
+        cron: options.reconciliation.cron,
+        ...(options.reconciliation.queueName ? { queueName: options.reconciliation.queueName } : {}),
+        log: options.log,
+      })
+    : null;
 
   return {
     gateway,
     backend: kit.backend,
     sweep,
+    jobCounts: () => queue.getJobCounts('waiting', 'active', 'delayed', 'prioritized', 'failed'),
     async stop() {
       await janitor.stop();
+      await reconciliation?.stop();
       await Promise.all(runners.map((runner) => runner.stop()));
       await dispatcher.stop();
       await worker.close();

@@ -7,6 +7,9 @@ import { createCheckpointWatcher } from '../read-api/checkpoint-watcher';
 import type { Projection, ProjectionRunner, RunnerOptions } from '../projections';
 import { PROJECTIONS, startProjectionRunner } from '../projections';
 import type { ChainFailureReason } from './event-store/hash-chain';
+import type { SecurityOptions } from './http/security';
+import type { ApiOperations, ObservedProjection } from './telemetry';
+import { hardenServer } from './http/security';
 import { verifyChain } from './event-store/hash-chain';
 
 export interface ReadSideLog {
@@ -28,6 +31,12 @@ export interface ReadSideOptions {
   readonly projections?: boolean;
   readonly runner?: Omit<RunnerOptions, 'log'>;
   readonly projectionList?: readonly Projection[];
+  /** Rate limits, CORS and the request deadline of the read API. */
+  readonly security?: SecurityOptions;
+  /** The read API's metrics, request log, health and OpenAPI routes. */
+  readonly operations?: ApiOperations;
+  /** Wraps each projection to count and log what it commits (infra/telemetry.ts). */
+  readonly observe?: (projection: Projection) => ObservedProjection;
 }
 
 export interface RunningReadSide {
@@ -46,9 +55,14 @@ export async function startReadSide(options: ReadSideOptions): Promise<RunningRe
   const runners =
     options.projections === false
       ? []
-      : (options.projectionList ?? PROJECTIONS).map((projection) =>
-          startProjectionRunner(options.pool, options.store, projection, { ...options.runner, log: options.log }),
-        );
+      : (options.projectionList ?? PROJECTIONS).map((projection) => {
+          const observed = options.observe?.(projection);
+          return startProjectionRunner(options.pool, options.store, observed?.projection ?? projection, {
+            ...options.runner,
+            log: options.log,
+            ...(observed ? { onBatch: observed.hooks.onBatch, onError: observed.hooks.onError } : {}),
+          });
+        });
   let server: Server | null = null;
   const checkpoints = createCheckpointWatcher(options.pool);
   if (options.api !== false) {
@@ -58,11 +72,14 @@ export async function startReadSide(options: ReadSideOptions): Promise<RunningRe
       apiKeys: options.apiKeys,
       checkpoints,
       logError: (message, error) => options.log.error(message, { error }),
+      ...(options.security ? { security: options.security } : {}),
+      ...(options.operations ? { operations: options.operations } : {}),
     });
     server = await new Promise<Server>((resolve, reject) => {
       const listening = app.listen(options.port, options.host, () => resolve(listening));
       listening.once('error', reject);
     });
+    hardenServer(server, { ...(options.security?.requestTimeoutMs ? { requestTimeoutMs: options.security.requestTimeoutMs } : {}) });
   }
   const address = server?.address();
   const url = server ? `http://${options.host}:${typeof address === 'object' && address ? address.port : options.port}` : null;

@@ -4,12 +4,19 @@ import type { Database } from './database';
 import { openDatabase } from './database';
 import { createLogger } from './logger';
 import { createPostgresEventStore } from './event-store/postgres-event-store';
+import { createEventStoreDbEventStore, eventStoreDbClient } from './event-store/eventstoredb-event-store';
+import { systemTelemetry } from './telemetry';
+import { PROJECTIONS } from '../projections';
+import { sagaPaymentsProjection, sagaWebhooksProjection } from '../processes/saga-work';
 import { postgresApiKeys } from './auth/api-keys';
 import { createWriteApi } from '../write-api/app';
 import { startReadSide } from './read-side';
 import { startProcesses } from './processes';
 import { stripeSettings } from './stripe/settings';
 import { createStripeSandbox } from './stripe-sandbox';
+import IORedis from 'ioredis';
+import type { SecurityOptions } from './http/security';
+import { hardenServer, parseOrigins } from './http/security';
 
 export type Role = 'all' | 'write-api' | 'read-api' | 'processes' | 'projections' | 'stripe-sandbox';
 export const ROLES: readonly Role[] = ['all', 'write-api', 'read-api', 'processes', 'projections', 'stripe-sandbox'];
@@ -23,12 +30,50 @@ export interface RunningSystem {
 export async function startSystem(config: Config, role: Role): Promise<RunningSystem> {
   const log = createLogger(config.LOG_LEVEL, role);
   const database = await openDatabase(config, (line) => log.debug(line, { part: 'postgres' }));
-  const store = createPostgresEventStore(database.pool);
+  const telemetry = systemTelemetry({
+    role,
+    pool: database.pool,
+    // EventStoreDB when configured; the Postgres event store otherwise. Checkpoints, read models
+    // and the saga's work rows stay in Postgres either way.
+    store: config.EVENTSTORE_URL ? createEventStoreDbEventStore(eventStoreDbClient(config.EVENTSTORE_URL)) : createPostgresEventStore(database.pool),
+    externalEventStore: config.EVENTSTORE_URL !== undefined,
+    log: (level, message, meta) => log.log(level, message, meta),
+    redisUrl: config.REDIS_URL,
+    checkTimeoutMs: config.READYZ_TIMEOUT_MS,
+    host: config.HOST,
+    processesPort: config.PROCESSES_METRICS_PORT,
+    projectionsPort: config.PROJECTIONS_METRICS_PORT,
+    sagaProjections: [sagaPaymentsProjection, sagaWebhooksProjection],
+    readModelProjections: PROJECTIONS,
+  });
+  const store = telemetry.store;
   const apiKeys = postgresApiKeys(database.pool);
   const stripe = stripeSettings(config);
   const stops: (() => Promise<void>)[] = [];
   const urls: Record<string, string> = { database: database.description };
   const runs = (part: Role) => role === 'all' || role === part;
+  const apiSecurity = (api: 'write' | 'read'): SecurityOptions => {
+    // One client for the rate-limit counters, so that every instance of an API shares them.
+    let redis: IORedis | undefined;
+    if (config.REDIS_URL) {
+      const client = new IORedis(config.REDIS_URL, { maxRetriesPerRequest: 1 });
+      client.on('error', (error) => log.warn('rate-limit Redis error', { error }));
+      stops.push(async () => void client.disconnect());
+      redis = client;
+    }
+    return {
+      rateLimit: {
+        perKey: config.RATE_LIMIT_PER_KEY,
+        failedAuthPerClient: config.RATE_LIMIT_FAILED_AUTH,
+        windowMs: config.RATE_LIMIT_WINDOW_MS,
+        prefix: `ledger:${api}`,
+        ...(redis ? { redis } : {}),
+      },
+      corsOrigins: parseOrigins(config.CORS_ORIGINS),
+      requestTimeoutMs: config.REQUEST_TIMEOUT_MS,
+      log: (level, message, meta) => log.log(level, message, meta),
+    };
+  };
 
   if (runs('write-api')) {
     const app = createWriteApi({
@@ -37,9 +82,13 @@ export async function startSystem(config: Config, role: Role): Promise<RunningSy
       clock: () => new Date(),
       bodyLimitBytes: config.BODY_LIMIT_BYTES,
       logError: (message, error) => log.error(message, { error }),
+      security: apiSecurity('write'),
+      operations: telemetry.api('write'),
+      reconciliation: { pool: database.pool },
       ...(stripe.webhookSecrets.length > 0 ? { webhooks: { secrets: stripe.webhookSecrets } } : {}),
     });
     const server = await listen(app, config.WRITE_API_PORT, config.HOST);
+    hardenServer(server, { requestTimeoutMs: config.REQUEST_TIMEOUT_MS });
     stops.push(() => close(server));
     urls['write-api'] = `http://${config.HOST}:${portOf(server)}`;
   }
@@ -54,7 +103,10 @@ export async function startSystem(config: Config, role: Role): Promise<RunningSy
       log,
       api: runs('read-api'),
       projections: runs('projections'),
+      ...(runs('read-api') ? { security: apiSecurity('read'), operations: telemetry.api('read') } : {}),
+      observe: telemetry.observeProjection,
     });
+    if (runs('projections')) telemetry.watchReadModels();
     stops.push(() => readSide.stop());
     if (readSide.url) urls['read-api'] = readSide.url;
   }
@@ -74,16 +126,25 @@ export async function startSystem(config: Config, role: Role): Promise<RunningSy
       concurrency: config.SAGA_CONCURRENCY,
       stuckAfterMs: config.SAGA_STUCK_AFTER_MS,
       janitorEveryMs: config.SAGA_JANITOR_EVERY_MS,
+      reconciliation: { cron: config.RECONCILIATION_CRON === 'off' ? null : config.RECONCILIATION_CRON },
       log: (level, message, meta) => log.log(level, message, meta),
+      ...telemetry.sagaHooks,
     });
+    telemetry.watchProcesses(processes);
     stops.push(() => processes.stop());
     urls.processes = `saga on BullMQ (${processes.backend}), Stripe ${stripe.useSandbox ? 'sandbox' : 'API'}`;
+  }
+
+  for (const { name, server } of await telemetry.startOperationsServers()) {
+    stops.push(() => server.stop());
+    urls[name] = server.url;
   }
 
   return {
     urls,
     async stop() {
       for (const stop of stops.reverse()) await stop().catch((error: unknown) => log.error('stop failed', { error }));
+      telemetry.close();
       await store.close();
       await database.close();
     },

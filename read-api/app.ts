@@ -8,11 +8,15 @@ import { formatPosition, parsePosition } from '../ports/event-store';
 import { verifyChain } from '../infra/event-store/hash-chain';
 import { sendProblem } from '../infra/http/problem';
 import { authenticate, correlationId, httpErrorHandler, notFound, requireScope, zodFieldErrors } from '../infra/http/middleware';
+import type { SecurityOptions } from '../infra/http/security';
+import type { ApiOperations } from '../infra/telemetry';
+import { security } from '../infra/http/security';
 import type { CheckpointWatcher } from './checkpoint-watcher';
 import { createCheckpointWatcher } from './checkpoint-watcher';
 import { accountBalances, listEntries } from './ledger.queries';
 import { ACCOUNT, accountQuery, listEntriesQuery, listPaymentsQuery, PAYMENT_ID } from './params';
 import { findPayment, listPayments } from './payments.queries';
+import { reconciliationReadRouter } from './reconciliation';
 
 export interface ReadApiDependencies {
   readonly pool: Pool;
@@ -25,6 +29,10 @@ export interface ReadApiDependencies {
   readonly checkpoints?: CheckpointWatcher;
   /** Names of the projections behind the payment and ledger endpoints. */
   readonly projections?: { readonly payments: string; readonly ledger: string };
+  /** Rate limits, CORS, the request deadline; defaults in infra/http/security.ts. */
+  readonly security?: SecurityOptions;
+  /** Metrics, request log, /livez, /readyz, /metrics and the OpenAPI document (infra/telemetry.ts). */
+  readonly operations?: ApiOperations;
 }
 
 export function createReadApi(deps: ReadApiDependencies): express.Express {
@@ -32,13 +40,17 @@ export function createReadApi(deps: ReadApiDependencies): express.Express {
   app.disable('x-powered-by');
   app.set('etag', false);
   app.use(correlationId());
+  if (deps.operations) app.use(...deps.operations.observe);
+  const guard = security(deps.security);
+  app.use(guard.front);
+  if (deps.operations) app.use(deps.operations.routes);
 
   const checkpoints = deps.checkpoints ?? createCheckpointWatcher(deps.pool);
   const names = deps.projections ?? { payments: 'payments', ledger: 'ledger' };
   const timeoutMs = deps.minPositionTimeoutMs ?? 5000;
-  const auth = authenticate(deps.apiKeys);
-  const readPayments = [auth, requireScope('payments:read'), minPosition(checkpoints, names.payments, timeoutMs)];
-  const readLedger = [auth, requireScope('payments:read'), minPosition(checkpoints, names.ledger, timeoutMs)];
+  const auth = [authenticate(deps.apiKeys), guard.perKey];
+  const readPayments = [...auth, requireScope('payments:read'), minPosition(checkpoints, names.payments, timeoutMs)];
+  const readLedger = [...auth, requireScope('payments:read'), minPosition(checkpoints, names.ledger, timeoutMs)];
 
   app.get('/v1/payments', readPayments, async (request: Request, response: Response) => {
     const query = parseQuery(listPaymentsQuery, request, response);
@@ -114,6 +126,7 @@ export function createReadApi(deps: ReadApiDependencies): express.Express {
     response.json({ object: 'list', data: page.data, has_more: page.has_more });
   });
 
+  app.use(reconciliationReadRouter({ store: deps.store, authenticate: auth }));
   app.use(notFound());
   app.use(httpErrorHandler(deps.logError));
   return app;
@@ -134,7 +147,8 @@ const isOwnAccount = (who: Principal, account: string): boolean => account === `
 
 /**
  * A merchant sees its own payable account; another merchant's account does not exist for it
- * (404, as for payments); platform accounts such as stripe_balance need the admin scope.
+ * (404, as for payments, whatever the key's scopes); platform accounts such as stripe_balance
+ * need the admin scope.
  */
 function visibleAccount(request: Request, response: Response): string | undefined {
   const account = String(request.params.account);
@@ -143,11 +157,14 @@ function visibleAccount(request: Request, response: Response): string | undefine
     sendProblem(response, 'account_not_found');
     return undefined;
   }
-  if (isOwnAccount(who, account) || who.scopes.has('admin')) return account;
+  if (isOwnAccount(who, account)) return account;
+  // Even with the admin scope: a key belongs to one merchant, and another merchant's account
+  // does not exist for it.
   if (account.startsWith('merchant_payable:')) {
     sendProblem(response, 'account_not_found');
     return undefined;
   }
+  if (who.scopes.has('admin')) return account;
   sendProblem(response, 'forbidden', { detail: 'platform accounts need the admin scope' });
   return undefined;
 }

@@ -19,10 +19,15 @@ import {
   requireScope,
   zodFieldErrors,
 } from '../infra/http/middleware';
+import type { SecurityOptions } from '../infra/http/security';
+import type { ApiOperations } from '../infra/telemetry';
+import { security } from '../infra/http/security';
 import { paymentRepresentation, refundRepresentation } from './representation';
 import { problemForRejection } from './rejections';
 import type { WebhookDependencies } from './webhooks';
 import { stripeWebhookRouter } from './webhooks';
+import { reconciliationRouter } from './reconciliation';
+import type { Pool } from 'pg';
 
 export interface WriteApiDependencies {
   readonly store: EventStore;
@@ -32,6 +37,12 @@ export interface WriteApiDependencies {
   readonly logError: (message: string, error: unknown) => void;
   /** Stripe webhook intake; absent where no webhook secret is configured. */
   readonly webhooks?: Omit<WebhookDependencies, 'store' | 'bodyLimitBytes'>;
+  /** Reconciliation runs and resolutions (admin scope); absent, the routes are not mounted. */
+  readonly reconciliation?: { readonly pool: Pool };
+  /** Rate limits, CORS, the request deadline; defaults in infra/http/security.ts. */
+  readonly security?: SecurityOptions;
+  /** Metrics, request log, /livez, /readyz, /metrics and the OpenAPI document (infra/telemetry.ts). */
+  readonly operations?: ApiOperations;
 }
 
 const PAYMENT_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
@@ -41,13 +52,17 @@ export function createWriteApi(deps: WriteApiDependencies): express.Express {
   app.disable('x-powered-by');
   app.set('etag', false);
   app.use(correlationId());
+  if (deps.operations) app.use(...deps.operations.observe);
+  const guard = security(deps.security);
+  app.use(guard.front);
+  if (deps.operations) app.use(deps.operations.routes);
   if (deps.webhooks) app.use(stripeWebhookRouter({ ...deps.webhooks, store: deps.store, bodyLimitBytes: deps.bodyLimitBytes }));
 
   const createPayment = createPaymentHandler(deps.store);
   const capturePayment = capturePaymentHandler(deps.store);
   const cancelPayment = cancelPaymentHandler(deps.store);
   const refundPayment = refundPaymentHandler(deps.store);
-  const command = [authenticate(deps.apiKeys), requireScope('payments:write'), ...jsonBody(deps.bodyLimitBytes)];
+  const command = [authenticate(deps.apiKeys), guard.perKey, requireScope('payments:write'), ...jsonBody(deps.bodyLimitBytes)];
 
   app.post('/v1/payments', command, async (request: Request, response: Response) => {
     const input = parse(createPaymentSchema, request, response);
@@ -79,6 +94,18 @@ export function createWriteApi(deps: WriteApiDependencies): express.Express {
     if (!paymentId || !input || !context) return;
     answer(response, await refundPayment(paymentId, input, context), 'refund');
   });
+
+  if (deps.reconciliation) {
+    app.use(
+      reconciliationRouter({
+        store: deps.store,
+        pool: deps.reconciliation.pool,
+        clock: deps.clock,
+        bodyLimitBytes: deps.bodyLimitBytes,
+        authenticate: [authenticate(deps.apiKeys), guard.perKey],
+      }),
+    );
+  }
 
   app.use(notFound());
   app.use(httpErrorHandler(deps.logError));
@@ -124,6 +151,7 @@ function callContext(request: Request, response: Response, clock: () => Date): C
 function answer(response: Response, outcome: CommandOutcome, shape: 'payment' | 'refund'): void {
   switch (outcome.kind) {
     case 'accepted': {
+      response.locals.paymentId = outcome.payment.paymentId;
       if (outcome.replayed) response.setHeader('Idempotent-Replayed', 'true');
       const body =
         shape === 'refund' && outcome.refundId

@@ -59,6 +59,11 @@ export function stripeWebhookRouter(deps: WebhookDependencies): Router {
       response.status(200).json({ received: true });
     },
   );
+  // Without this the router itself would answer OPTIONS with a 200 text/plain list of methods.
+  router.all('/v1/webhooks/stripe', (_request: Request, response: Response) => {
+    response.setHeader('Allow', 'POST');
+    sendProblem(response, 'method_not_allowed');
+  });
   return router;
 }
 

@@ -1,5 +1,5 @@
 import { createHash, randomBytes } from 'node:crypto';
-import type { Pool } from 'pg';
+import type { Pool, PoolClient } from 'pg';
 import type { ApiKeyAuthenticator, Principal, Scope } from '../../ports/api-keys';
 import { SCOPES } from '../../ports/api-keys';
 
@@ -32,7 +32,7 @@ export function parseScopes(csv: string): Scope[] {
 export const MERCHANT_ID = /^[A-Za-z0-9_-]{1,64}$/;
 
 export async function createApiKey(
-  pool: Pool,
+  pool: Pool | PoolClient,
   request: { merchantId: string; scopes: readonly Scope[]; mode?: KeyMode },
 ): Promise<CreatedApiKey> {
   if (!MERCHANT_ID.test(request.merchantId)) throw new Error('merchant id must be 1..64 of A-Z a-z 0-9 _ -');
@@ -54,7 +54,9 @@ export function postgresApiKeys(pool: Pool): ApiKeyAuthenticator {
     async authenticate(key: string): Promise<Principal | null> {
       if (!/^lk_(?:test|live)_[0-9A-Za-z]{32}$/.test(key)) return null;
       const result = await pool.query<{ id: string; merchant_id: string; scopes: Scope[] }>(
-        'select id, merchant_id, scopes from api_keys where key_hash = $1 and revoked_at is null',
+        // Read on every request, never cached, so that a revocation holds from the next request on;
+        // a revocation in the future is a rotation's grace period.
+        'select id, merchant_id, scopes from api_keys where key_hash = $1 and (revoked_at is null or revoked_at > now())',
         [hashKey(key)],
       );
       const row = result.rows[0];
@@ -63,7 +65,7 @@ export function postgresApiKeys(pool: Pool): ApiKeyAuthenticator {
   };
 }
 
-function hashKey(key: string): string {
+export function hashKey(key: string): string {
   return createHash('sha256').update(key).digest('hex');
 }
 

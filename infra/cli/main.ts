@@ -1,10 +1,12 @@
 import { Command, InvalidArgumentError } from 'commander';
 import { ConfigError, loadConfig } from '../config';
 import { openDatabase } from '../database';
-import { createApiKey, parseScopes } from '../auth/api-keys';
+import { registerApiKeyCommands } from './api-keys-commands';
 import type { Role } from '../system';
 import { ROLES, startSystem } from '../system';
 import { registerReadSideCommands } from './read-side-commands';
+import { registerReconciliationCommands } from './reconciliation-commands';
+import { stripeSettings } from '../stripe/settings';
 
 function role(value: string): Role {
   if (!(ROLES as readonly string[]).includes(value)) throw new InvalidArgumentError(`one of ${ROLES.join(', ')}`);
@@ -41,26 +43,9 @@ export function buildCli(): Command {
       process.once('SIGTERM', () => void stop('SIGTERM'));
     });
 
-  const apiKeys = program.command('api-keys').description('manage API keys');
-  apiKeys
-    .command('create')
-    .description('create an API key; prints only the key, which is shown this once')
-    .requiredOption('--merchant <id>', 'the merchant the key belongs to')
-    .requiredOption('--scopes <csv>', 'payments:write, payments:read, audit:read, admin')
-    .option('--mode <mode>', 'test or live', 'test')
-    .action(async (options: { merchant: string; scopes: string; mode: string }) => {
-      if (options.mode !== 'test' && options.mode !== 'live') throw new InvalidArgumentError('--mode must be test or live');
-      const scopes = parseScopes(options.scopes);
-      const database = await openDatabase(loadConfig());
-      try {
-        const created = await createApiKey(database.pool, { merchantId: options.merchant, scopes, mode: options.mode });
-        process.stdout.write(`${created.key}\n`);
-      } finally {
-        await database.close();
-      }
-    });
-
+  registerApiKeyCommands(program, { openDatabase: () => openDatabase(loadConfig()) });
   registerReadSideCommands(program, { openDatabase: () => openDatabase(loadConfig()) });
+  registerReconciliationCommands(program, { openDatabase: () => openDatabase(loadConfig()), stripe: () => stripeSettings(loadConfig()).client });
   return program;
 }
 

@@ -69,6 +69,11 @@ export function jsonBody(limitBytes: number): RequestHandler[] {
       parse(request, response, next);
     },
     (request, response, next) => {
+      // Checked without recursion, before anything recursive walks the body.
+      if (nestingDepth(request.body) > MAX_BODY_DEPTH) {
+        sendProblem(response, 'validation_failed', { errors: [{ field: '(body)', message: `nests deeper than ${MAX_BODY_DEPTH} levels` }] });
+        return;
+      }
       if (containsCardNumber(request.body)) {
         sendProblem(response, 'card_data_not_accepted', {
           detail: 'a value in the body looks like a card number; send a payment method token such as pm_card_visa',
@@ -78,6 +83,22 @@ export function jsonBody(limitBytes: number): RequestHandler[] {
       next();
     },
   ];
+}
+
+/** No command body comes near this; a 64 KiB body could otherwise nest 30,000 levels deep. */
+export const MAX_BODY_DEPTH = 32;
+
+export function nestingDepth(value: unknown): number {
+  let deepest = 0;
+  const stack: [unknown, number][] = [[value, 0]];
+  while (stack.length > 0) {
+    const [current, depth] = stack.pop()!;
+    if (current === null || typeof current !== 'object') continue;
+    deepest = Math.max(deepest, depth + 1);
+    if (deepest > MAX_BODY_DEPTH) return deepest;
+    for (const inner of Object.values(current)) stack.push([inner, depth + 1]);
+  }
+  return deepest;
 }
 
 export function notFound(): RequestHandler {

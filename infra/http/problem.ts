@@ -1,5 +1,6 @@
 import type { Response } from 'express';
 import { maskCardNumbers } from '../../domain/card-number';
+import { redact } from '../logger';
 
 /**
  * RFC 9457 problem details with a stable `code`. Both APIs answer every error through this one
@@ -15,9 +16,12 @@ export const PROBLEM_STATUS = {
   forbidden: 403,
   payment_not_found: 404,
   account_not_found: 404,
+  discrepancy_not_found: 404,
+  run_not_found: 404,
   route_not_found: 404,
   method_not_allowed: 405,
   invalid_state_transition: 409,
+  discrepancy_not_open: 409,
   payload_too_large: 413,
   unsupported_media_type: 415,
   capture_exceeds_authorized: 422,
@@ -25,6 +29,7 @@ export const PROBLEM_STATUS = {
   idempotency_key_reused: 422,
   rate_limited: 429,
   internal_error: 500,
+  request_timeout: 503,
 } as const;
 
 export type ProblemCode = keyof typeof PROBLEM_STATUS;
@@ -39,9 +44,12 @@ const TITLES: Record<ProblemCode, string> = {
   forbidden: 'The API key lacks the scope for this call',
   payment_not_found: 'No such payment',
   account_not_found: 'No such ledger account',
+  discrepancy_not_found: 'No such reconciliation discrepancy',
+  run_not_found: 'No such reconciliation run',
   route_not_found: 'No such route',
   method_not_allowed: 'Method not allowed on this route',
   invalid_state_transition: 'The payment is not in a state that allows this',
+  discrepancy_not_open: 'The discrepancy was already healed or resolved',
   payload_too_large: 'The body is too large',
   unsupported_media_type: 'The body must be application/json',
   capture_exceeds_authorized: 'The capture exceeds the authorized amount',
@@ -49,6 +57,7 @@ const TITLES: Record<ProblemCode, string> = {
   idempotency_key_reused: 'This Idempotency-Key was used with a different request',
   rate_limited: 'Too many requests',
   internal_error: 'Internal error',
+  request_timeout: 'The request took too long; retry it with the same Idempotency-Key',
 };
 
 export interface FieldError {
@@ -74,8 +83,8 @@ export function problemBody(code: ProblemCode, instance: string, extras: Problem
 }
 
 export function sendProblem(response: Response, code: ProblemCode, extras: ProblemExtras = {}): void {
-  response
-    .status(PROBLEM_STATUS[code])
-    .type('application/problem+json')
-    .send(JSON.stringify(problemBody(code, maskCardNumbers(response.req.originalUrl.split('?')[0] ?? '/'), extras)));
+  // Whatever a detail or a field error quotes from the request, a card number or a secret in it
+  // is masked here, the one place every error body passes through.
+  const body = JSON.stringify(problemBody(code, maskCardNumbers(response.req.originalUrl.split('?')[0] ?? '/'), extras));
+  response.status(PROBLEM_STATUS[code]).type('application/problem+json').send(redact(body));
 }

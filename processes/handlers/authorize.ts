@@ -6,7 +6,7 @@ import { recordFacts } from '../record-facts';
 import type { SagaJob } from '../jobs';
 import { stripeIdempotencyKey } from '../jobs';
 import type { HandlerDependencies, HandlerResult } from './context';
-import { factMetadata } from './context';
+import { factMetadata, settled } from './context';
 
 const EXPAND = ['latest_charge.balance_transaction'];
 
@@ -50,8 +50,7 @@ export async function authorize(deps: HandlerDependencies, job: Extract<SagaJob,
     facts = [declined];
   }
   const recorded = await recordFacts(deps.store, job.paymentId, facts, factMetadata(job, correlationId));
-  if (recorded.rejected.length > 0) return 'contradicted';
-  return recorded.appended.length > 0 ? 'recorded' : 'already_recorded';
+  return settled(deps, job, job.paymentId, correlationId, recorded);
 }
 
 async function findIntent(deps: HandlerDependencies, paymentId: string): Promise<Stripe.PaymentIntent | null> {

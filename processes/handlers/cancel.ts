@@ -5,7 +5,7 @@ import { recordFacts } from '../record-facts';
 import type { SagaJob } from '../jobs';
 import { stripeIdempotencyKey } from '../jobs';
 import type { HandlerDependencies, HandlerResult } from './context';
-import { NotReadyError, factMetadata } from './context';
+import { NotReadyError, factMetadata, settled } from './context';
 
 const STRIPE_REASONS = new Set(['duplicate', 'fraudulent', 'requested_by_customer', 'abandoned']);
 
@@ -37,6 +37,5 @@ export async function cancel(deps: HandlerDependencies, job: Extract<SagaJob, { 
     intent = await deps.gateway.call('payment_intents.retrieve', (stripe) => stripe.paymentIntents.retrieve(intentId));
   }
   const recorded = await recordFacts(deps.store, job.paymentId, factsFromPaymentIntent(intent, state), factMetadata(job, correlationId));
-  if (recorded.rejected.length > 0) return 'contradicted';
-  return recorded.appended.length > 0 ? 'recorded' : 'already_recorded';
+  return settled(deps, job, job.paymentId, correlationId, recorded);
 }

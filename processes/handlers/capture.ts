@@ -6,7 +6,7 @@ import { recordFacts } from '../record-facts';
 import type { SagaJob } from '../jobs';
 import { stripeIdempotencyKey } from '../jobs';
 import type { HandlerDependencies, HandlerResult } from './context';
-import { factMetadata } from './context';
+import { factMetadata, settled } from './context';
 
 const EXPAND = ['latest_charge.balance_transaction'];
 
@@ -39,6 +39,5 @@ export async function capture(deps: HandlerDependencies, job: Extract<SagaJob, {
     }
   }
   const recorded = await recordFacts(deps.store, job.paymentId, facts, factMetadata(job, correlationId));
-  if (recorded.rejected.length > 0) return 'contradicted';
-  return recorded.appended.length > 0 ? 'recorded' : 'already_recorded';
+  return settled(deps, job, job.paymentId, correlationId, recorded);
 }

@@ -6,7 +6,7 @@ import { recordFacts } from '../record-facts';
 import type { SagaJob } from '../jobs';
 import { stripeIdempotencyKey } from '../jobs';
 import type { HandlerDependencies, HandlerResult } from './context';
-import { NotReadyError, factMetadata } from './context';
+import { NotReadyError, factMetadata, settled } from './context';
 
 /** Refunds part or all of the captured amount; the ledger's refund id travels in the metadata. */
 export async function refund(deps: HandlerDependencies, job: Extract<SagaJob, { name: 'refund' }>): Promise<HandlerResult> {
@@ -40,6 +40,5 @@ export async function refund(deps: HandlerDependencies, job: Extract<SagaJob, { 
   // A pending refund settles later; its webhook (or this job's next attempt) records the outcome.
   if (!fact) throw new NotReadyError(`refund ${job.refundId} is still pending at Stripe`);
   const recorded = await recordFacts(deps.store, job.paymentId, [fact], factMetadata(job, correlationId));
-  if (recorded.rejected.length > 0) return 'contradicted';
-  return recorded.appended.length > 0 ? 'recorded' : 'already_recorded';
+  return settled(deps, job, job.paymentId, correlationId, recorded);
 }

@@ -6,7 +6,7 @@ import { recordFacts } from '../record-facts';
 import type { SagaJob } from '../jobs';
 import { jobId } from '../jobs';
 import type { HandlerDependencies, HandlerResult } from './context';
-import { factMetadata } from './context';
+import { factMetadata, settled } from './context';
 import { STRIPE_EVENT_PROCESSED, stripeEventStreamId } from '../../commands/stripe-event-stream';
 
 const EXPAND = ['latest_charge.balance_transaction'];
@@ -51,7 +51,7 @@ export async function webhook(deps: HandlerDependencies, job: Extract<SagaJob, {
           ...factMetadata(job, String(received.metadata.correlation_id)),
           stripe_event_id: job.stripeEventId,
         });
-        result = recorded.rejected.length > 0 ? 'contradicted' : recorded.appended.length > 0 ? 'recorded' : 'already_recorded';
+        result = settled(deps, job, paymentId, String(received.metadata.correlation_id), recorded);
       }
     }
   }

@@ -1,0 +1,98 @@
+import Stripe from 'stripe';
+import type { StripeGateway } from '../stripe-gateway';
+import type { LedgerMovement, ProcessorGroup, ProcessorTransaction, ReconciliationWindow, SourceOwner } from './match';
+import { toUnixSeconds } from './match';
+
+/** Every balance transaction Stripe created in the window, through the SDK's auto-pagination. */
+export async function listBalanceTransactions(
+  gateway: StripeGateway,
+  window: ReconciliationWindow,
+  onPage?: (listed: number) => void,
+): Promise<ProcessorTransaction[]> {
+  return gateway.call('balance_transactions.list', async (stripe) => {
+    const out: ProcessorTransaction[] = [];
+    const created = { gte: toUnixSeconds(window.from), lt: toUnixSeconds(window.to) };
+    for await (const txn of stripe.balanceTransactions.list({ created, limit: 100 })) {
+      out.push(toProcessorTransaction(txn));
+      if (out.length % 100 === 0) onPage?.(out.length);
+    }
+    onPage?.(out.length);
+    return out;
+  });
+}
+
+export function toProcessorTransaction(txn: Stripe.BalanceTransaction): ProcessorTransaction {
+  const source = typeof txn.source === 'string' ? txn.source : (txn.source?.id ?? null);
+  return {
+    id: txn.id,
+    amount: txn.amount,
+    fee: txn.fee,
+    net: txn.net,
+    currency: txn.currency,
+    type: txn.type,
+    reportingCategory: txn.reporting_category,
+    source,
+    created: txn.created,
+  };
+}
+
+export interface ResolvedSources {
+  readonly owners: Map<string, SourceOwner>;
+  /** The Refund objects looked up on the way, kept for healing. */
+  readonly refunds: Map<string, Stripe.Refund>;
+}
+
+/**
+ * Finds the ledger payment of each Stripe object the processor ids did not match, through its
+ * PaymentIntent's `metadata.payment_id` (the charge's own metadata is not enough: Stripe does not
+ * copy an intent's metadata to its charges). Only the unmatched few are looked up.
+ */
+export async function resolveOwners(gateway: StripeGateway, groups: readonly ProcessorGroup[]): Promise<ResolvedSources> {
+  const owners = new Map<string, SourceOwner>();
+  const refunds = new Map<string, Stripe.Refund>();
+  const intents = new Map<string, string | null>();
+  const paymentIdOfIntent = async (intentId: string): Promise<string | null> => {
+    if (!intents.has(intentId)) {
+      const intent = await gateway.call('payment_intents.retrieve', (stripe) => stripe.paymentIntents.retrieve(intentId));
+      intents.set(intentId, intent.metadata?.payment_id ?? null);
+    }
+    return intents.get(intentId) ?? null;
+  };
+  for (const group of groups) {
+    let intentId: string | null;
+    if (group.object === 'refund') {
+      const refund = await gateway.call('refunds.retrieve', (stripe) => stripe.refunds.retrieve(group.sourceId));
+      refunds.set(refund.id, refund);
+      intentId = idOf(refund.payment_intent);
+    } else {
+      const charge = await gateway.call('charges.retrieve', (stripe) => stripe.charges.retrieve(group.sourceId));
+      intentId = idOf(charge.payment_intent);
+    }
+    owners.set(group.sourceId, { paymentIntentId: intentId, paymentId: intentId ? await paymentIdOfIntent(intentId) : null });
+  }
+  return { owners, refunds };
+}
+
+/**
+ * The ledger's movements in the window that Stripe did not list there: those Stripe has (created
+ * just outside the window) belong to another window's run; the rest are missing at Stripe.
+ */
+export async function findElsewhere(gateway: StripeGateway, movements: readonly LedgerMovement[]): Promise<Set<string>> {
+  const elsewhere = new Set<string>();
+  for (const movement of movements) {
+    if (!movement.balanceTransactionId) continue;
+    const found = await gateway
+      .call('balance_transactions.retrieve', (stripe) => stripe.balanceTransactions.retrieve(movement.balanceTransactionId))
+      .catch((error: unknown) => {
+        if (error instanceof Stripe.errors.StripeInvalidRequestError && error.code === 'resource_missing') return null;
+        throw error;
+      });
+    if (found) elsewhere.add(movement.balanceTransactionId);
+  }
+  return elsewhere;
+}
+
+function idOf(value: string | { id: string } | null | undefined): string | null {
+  if (!value) return null;
+  return typeof value === 'string' ? value : value.id;
+}
