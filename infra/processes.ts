@@ -37,6 +37,7 @@ export interface ProcessesOptions {
   readonly onJanitor?: (report: JanitorReport) => void;
   /** Reconciliation's worker, read model and daily job (cron in UTC; null: no schedule); absent: not run here. */
   readonly reconciliation?: { readonly cron: string | null; readonly queueName?: string };
+  readonly onReconciliationRun?: (discrepancies: readonly { readonly kind: string }[]) => void;
 }
 
 export interface RunningProcesses {
@@ -91,6 +92,7 @@ export async function startProcesses(options: ProcessesOptions): Promise<Running
         store: options.store,
         gateway,
         cron: options.reconciliation.cron,
+        ...(options.onReconciliationRun ? { onRunCompleted: options.onReconciliationRun } : {}),
         ...(options.reconciliation.queueName ? { queueName: options.reconciliation.queueName } : {}),
         log: options.log,
       })

@@ -29,6 +29,8 @@ export interface ReconciliationProcessesOptions {
   readonly dispatchEveryMs?: number;
   readonly log: (level: 'info' | 'warn' | 'error', message: string, meta?: Record<string, unknown>) => void;
   readonly onProgress?: (progress: ReconciliationProgress) => void;
+  /** Called with the discrepancies of every run this process completes (metrics). */
+  readonly onRunCompleted?: (discrepancies: readonly { readonly kind: string }[]) => void;
 }
 
 export interface RunningReconciliation {
@@ -70,9 +72,13 @@ export async function startReconciliationProcesses(options: ReconciliationProces
       discrepancies: run.discrepancies.length,
       unresolved: run.unresolved,
     });
+    options.onRunCompleted?.(run.discrepancies);
   };
   const worker = options.kit.worker<ReconciliationJob>(queueName, execute, { concurrency: 1 });
   worker.on('failed', (job, error) => options.log('error', 'reconciliation job failed', { job: job?.id, error: String(error) }));
+  // Without a listener a worker whose connection fails (Postgres stopped) retries at once and
+  // forever, flooding the log and starving the event loop.
+  worker.on('error', (error) => options.log('error', 'reconciliation worker error', { error: String(error) }));
 
   if (options.cron) {
     await queue.upsertJobScheduler(SCHEDULER_ID, { pattern: options.cron, tz: 'UTC' }, { name: 'scheduled', data: { kind: 'scheduled' } });

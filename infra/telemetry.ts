@@ -14,7 +14,7 @@ import type { StripeGateway } from '../processes/stripe-gateway';
 import type { DependencyCheck } from './health';
 import { eventStoreCheck, healthRouter, postgresCheck, redisCheck } from './health';
 import type { LedgerMetrics } from './metrics';
-import { createMetrics, httpMetrics, instrumentEventStore, metricsHandler, routeTemplate } from './metrics';
+import { createMetrics, httpMetrics, instrumentEventStore, metricsHandler, routeTemplate, countDiscrepancies } from './metrics';
 import type { Api, OpenApiDocument } from './openapi';
 import { openApiDocument } from './openapi';
 
@@ -131,6 +131,9 @@ export function sagaHooks(metrics: LedgerMetrics, log: TelemetryLog) {
       metrics.stuckPayments.set(report.stuck);
       metrics.janitorRedispatched.inc(report.redispatched);
       if (report.stuck > 0) log('warn', 'saga work is stuck', { stuck: report.stuck, redispatched: report.redispatched });
+    },
+    onReconciliationRun(discrepancies: readonly { readonly kind: string }[]) {
+      countDiscrepancies(metrics, discrepancies);
     },
   };
 }
