@@ -20,8 +20,10 @@ export interface ReadSideHarness {
 }
 
 /** The write API and the read API over the run's database, with fast-polling projection runners. */
-export async function startReadSide(options: { runners?: boolean; minPositionTimeoutMs?: number } = {}): Promise<ReadSideHarness> {
-  const write = await startWriteApi();
+export async function startReadSide(
+  options: { runners?: boolean; minPositionTimeoutMs?: number; isolated?: boolean } = {},
+): Promise<ReadSideHarness> {
+  const write = await startWriteApi({ isolated: options.isolated ?? false });
   const { pool, store } = write;
   const checkpoints = createCheckpointWatcher(pool, 10);
   const app = createReadApi({

@@ -1,12 +1,12 @@
 import type { Server } from 'node:http';
-import type { Pool } from 'pg';
+import { Pool } from 'pg';
 import type { EventStore } from '../../ports/event-store';
 import type { Scope } from '../../ports/api-keys';
 import { migrate } from '../../infra/postgres/migrate';
 import { createPostgresEventStore } from '../../infra/event-store/postgres-event-store';
 import { createApiKey, postgresApiKeys } from '../../infra/auth/api-keys';
 import { createWriteApi } from '../../write-api/app';
-import { testPool } from './postgres';
+import { isolatedDatabase, testPool } from './postgres';
 
 export interface HttpResult {
   readonly status: number;
@@ -26,8 +26,11 @@ export interface WriteApiHarness {
 }
 
 /** A write API on port 0 over the run's test database, with production migrations. */
-export async function startWriteApi(): Promise<WriteApiHarness> {
-  const pool = testPool(30);
+export async function startWriteApi(options: { isolated?: boolean } = {}): Promise<WriteApiHarness> {
+  // Tests that replay every event (rebuilds) take a database of their own, so their cost does not
+  // grow with whatever the other test files wrote before them.
+  const isolated = options.isolated ? await isolatedDatabase('replay') : null;
+  const pool = isolated ? new Pool({ connectionString: isolated.url, max: 30 }) : testPool(30);
   await migrate(pool);
   const store = createPostgresEventStore(pool);
   const app = createWriteApi({
@@ -73,6 +76,7 @@ export async function startWriteApi(): Promise<WriteApiHarness> {
       await new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeAllConnections();
       await pool.end();
+      await isolated?.drop();
     },
   };
 }

@@ -45,7 +45,7 @@ describe('the read models, against a fold of the streams', () => {
   let side: ReadSideHarness;
 
   beforeAll(async () => {
-    side = await startReadSide();
+    side = await startReadSide({ isolated: true });
   });
   afterAll(() => side.close());
 

@@ -65,7 +65,7 @@ describe('rebuilding a projection', () => {
   let side: ReadSideHarness;
 
   beforeAll(async () => {
-    side = await startReadSide();
+    side = await startReadSide({ isolated: true });
   });
   afterAll(() => side.close());
 
