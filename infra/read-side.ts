@@ -1,7 +1,7 @@
 import type { Server } from 'node:http';
 import type { Pool } from 'pg';
 import type { ApiKeyAuthenticator } from '../ports/api-keys';
-import type { EventMetadata, EventStore, RecordedEvent } from '../ports/event-store';
+import type { EventStore, RecordedEvent } from '../ports/event-store';
 import { createReadApi } from '../read-api/app';
 import { createCheckpointWatcher } from '../read-api/checkpoint-watcher';
 import type { Projection, ProjectionRunner, RunnerOptions } from '../projections';
@@ -11,6 +11,8 @@ import type { SecurityOptions } from './http/security';
 import type { ApiOperations, ObservedProjection } from './telemetry';
 import { hardenServer } from './http/security';
 import { verifyChain } from './event-store/hash-chain';
+import type { EventRow } from './event-store/postgres-event-store';
+import { toRecordedEvent } from './event-store/postgres-event-store';
 
 export interface ReadSideLog {
   info(message: string, meta?: Record<string, unknown>): void;
@@ -122,18 +124,7 @@ interface AuditedStream {
   readonly events: RecordedEvent[];
 }
 
-interface AuditRow {
-  stream_id: string;
-  revision: string;
-  event_id: string;
-  type: string;
-  data: Record<string, unknown>;
-  metadata: EventMetadata;
-  recorded_at: Date;
-  prev_hash: string;
-  hash: string;
-  transaction_id: string;
-  global_position: string;
+interface AuditRow extends EventRow {
   recorded_revision: string | null;
 }
 
@@ -197,17 +188,3 @@ export async function auditStreams(pool: Pool, options: { streamId?: string; pag
   return { streams, events, failure: null };
 }
 
-function toRecordedEvent(row: AuditRow): RecordedEvent {
-  return {
-    id: row.event_id,
-    streamId: row.stream_id,
-    revision: Number(row.revision),
-    position: { commit: BigInt(row.transaction_id), prepare: BigInt(row.global_position) },
-    type: row.type,
-    data: row.data,
-    metadata: row.metadata,
-    recordedAt: row.recorded_at,
-    prevHash: row.prev_hash,
-    hash: row.hash,
-  };
-}

@@ -27,7 +27,7 @@ export interface PostgresEventStoreOptions {
 const UNIQUE_VIOLATION = '23505';
 const EVENTS_STREAM_REVISION_KEY = 'events_stream_id_revision_key';
 
-interface EventRow {
+export interface EventRow {
   global_position: string;
   transaction_id: string;
   stream_id: string;
@@ -222,7 +222,8 @@ function likePrefix(prefix: string): string {
   return `${prefix.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
 }
 
-function toRecordedEvent(row: EventRow): RecordedEvent {
+/** A row of the `events` table as the port's RecordedEvent; also used by the audit's own paged scan. */
+export function toRecordedEvent(row: EventRow): RecordedEvent {
   return {
     id: row.event_id,
     streamId: row.stream_id,
