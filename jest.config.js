@@ -3,6 +3,9 @@
 const tsJest = ['ts-jest', { tsconfig: 'tsconfig.json' }];
 
 module.exports = {
+  // Test files run in a worker that is replaced once it holds more than this after a file, so that
+  // what one file's servers and clients leave behind cannot add up over the whole tier.
+  workerIdleMemoryLimit: '1GB',
   // Integration tests start servers and race real connections; unit tests finish far sooner.
   testTimeout: 60000,
   projects: [
