@@ -1,13 +1,12 @@
 import express from 'express';
 import type { Request, RequestHandler, Response } from 'express';
 import type { Pool } from 'pg';
-import type { z } from 'zod';
 import type { ApiKeyAuthenticator, Principal } from '../ports/api-keys';
 import type { EventStore } from '../ports/event-store';
 import { formatPosition, parsePosition } from '../ports/event-store';
 import { verifyChain } from '../infra/event-store/hash-chain';
 import { sendProblem } from '../infra/http/problem';
-import { authenticate, correlationId, httpErrorHandler, notFound, requireScope, zodFieldErrors } from '../infra/http/middleware';
+import { authenticate, correlationId, httpErrorHandler, notFound, requireScope, validated } from '../infra/http/middleware';
 import type { SecurityOptions } from '../infra/http/security';
 import type { ApiOperations } from '../infra/telemetry';
 import { security } from '../infra/http/security';
@@ -53,7 +52,7 @@ export function createReadApi(deps: ReadApiDependencies): express.Express {
   const readLedger = [...auth, requireScope('payments:read'), minPosition(checkpoints, names.ledger, timeoutMs)];
 
   app.get('/v1/payments', readPayments, async (request: Request, response: Response) => {
-    const query = parseQuery(listPaymentsQuery, request, response);
+    const query = validated(listPaymentsQuery, { ...(request.query as Record<string, unknown>) }, response);
     if (!query) return;
     const page = await listPayments(deps.pool, principal(request).merchantId, query);
     if ('cursorNotFound' in page) {
@@ -104,7 +103,7 @@ export function createReadApi(deps: ReadApiDependencies): express.Express {
 
   app.get('/v1/ledger/accounts/:account', readLedger, async (request: Request, response: Response) => {
     const account = visibleAccount(request, response);
-    const query = account && parseQuery(accountQuery, request, response);
+    const query = account && validated(accountQuery, { ...(request.query as Record<string, unknown>) }, response);
     if (!account || !query) return;
     const balances = await accountBalances(deps.pool, account, query.currency);
     if (balances.length === 0 && !isOwnAccount(principal(request), account)) {
@@ -116,7 +115,7 @@ export function createReadApi(deps: ReadApiDependencies): express.Express {
 
   app.get('/v1/ledger/accounts/:account/entries', readLedger, async (request: Request, response: Response) => {
     const account = visibleAccount(request, response);
-    const query = account && parseQuery(listEntriesQuery, request, response);
+    const query = account && validated(listEntriesQuery, { ...(request.query as Record<string, unknown>) }, response);
     if (!account || !query) return;
     const page = await listEntries(deps.pool, account, query);
     if ('cursorNotFound' in page) {
@@ -136,12 +135,6 @@ function principal(request: Request): Principal {
   return request.principal!;
 }
 
-function parseQuery<S extends z.ZodType>(schema: S, request: Request, response: Response): z.infer<S> | undefined {
-  const result = schema.safeParse({ ...(request.query as Record<string, unknown>) });
-  if (result.success) return result.data;
-  sendProblem(response, 'validation_failed', { errors: zodFieldErrors(result.error.issues) });
-  return undefined;
-}
 
 const isOwnAccount = (who: Principal, account: string): boolean => account === `merchant_payable:${who.merchantId}`;
 

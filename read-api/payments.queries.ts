@@ -1,28 +1,15 @@
 import type { Pool } from 'pg';
 import type { ListPaymentsQuery } from './params';
+import type { PaymentView } from '../domain/payment.view';
 
-/** A payment as both APIs show it (DESIGN section 5): the write API's representation, from the read model. */
-export interface PaymentRepresentation {
-  readonly id: string;
-  readonly object: 'payment';
+/** A payment as both APIs show it (DESIGN section 5): the domain's view less the merchant, plus where its stream stands. */
+export type PaymentRepresentation = Omit<PaymentView, 'merchant_id' | 'status' | 'capture_method'> & {
+  // The read model stores these as text; they hold the view's values.
   readonly status: string;
-  readonly amount: number;
-  readonly currency: string;
-  readonly customer_id: string;
   readonly capture_method: string;
-  readonly amount_captured: number;
-  readonly amount_refunded: number;
-  readonly fee: number | null;
-  readonly net: number | null;
-  readonly failure_code: string | null;
-  readonly failure_message: string | null;
-  readonly created_at: string;
-  readonly updated_at: string;
-  readonly description: string | null;
-  readonly metadata: Readonly<Record<string, string>>;
   readonly revision: number;
   readonly position: string;
-}
+};
 
 interface PaymentDbRow {
   id: string;

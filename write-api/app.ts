@@ -1,6 +1,5 @@
 import express from 'express';
 import type { Request, Response } from 'express';
-import type { z } from 'zod';
 import type { ApiKeyAuthenticator } from '../ports/api-keys';
 import type { EventStore } from '../ports/event-store';
 import { createPaymentHandler, createPaymentSchema } from '../commands/create-payment';
@@ -8,7 +7,6 @@ import { capturePaymentHandler, capturePaymentSchema } from '../commands/capture
 import { cancelPaymentHandler, cancelPaymentSchema } from '../commands/cancel-payment';
 import { refundPaymentHandler, refundPaymentSchema } from '../commands/refund-payment';
 import type { CallContext, CommandOutcome } from '../commands/outcome';
-import { idempotencyKey } from '../commands/schema-parts';
 import { sendProblem } from '../infra/http/problem';
 import {
   authenticate,
@@ -17,13 +15,14 @@ import {
   jsonBody,
   notFound,
   requireScope,
-  zodFieldErrors,
+  validated,
 } from '../infra/http/middleware';
 import type { SecurityOptions } from '../infra/http/security';
 import type { ApiOperations } from '../infra/telemetry';
 import { security } from '../infra/http/security';
 import { paymentRepresentation, refundRepresentation } from './representation';
 import { problemForRejection } from './rejections';
+import { idempotencyKeyOf } from './requests';
 import type { WebhookDependencies } from './webhooks';
 import { stripeWebhookRouter } from './webhooks';
 import { reconciliationRouter } from './reconciliation';
@@ -65,7 +64,7 @@ export function createWriteApi(deps: WriteApiDependencies): express.Express {
   const command = [authenticate(deps.apiKeys), guard.perKey, requireScope('payments:write'), ...jsonBody(deps.bodyLimitBytes)];
 
   app.post('/v1/payments', command, async (request: Request, response: Response) => {
-    const input = parse(createPaymentSchema, request, response);
+    const input = validated(createPaymentSchema, request.body, response);
     const context = input && callContext(request, response, deps.clock);
     if (!input || !context) return;
     answer(response, await createPayment(input, context), 'payment');
@@ -73,7 +72,7 @@ export function createWriteApi(deps: WriteApiDependencies): express.Express {
 
   app.post('/v1/payments/:id/capture', command, async (request: Request, response: Response) => {
     const paymentId = pathPaymentId(request, response);
-    const input = paymentId && parse(capturePaymentSchema, request, response);
+    const input = paymentId && validated(capturePaymentSchema, request.body, response);
     const context = input && callContext(request, response, deps.clock);
     if (!paymentId || !input || !context) return;
     answer(response, await capturePayment(paymentId, input, context), 'payment');
@@ -81,7 +80,7 @@ export function createWriteApi(deps: WriteApiDependencies): express.Express {
 
   app.post('/v1/payments/:id/cancel', command, async (request: Request, response: Response) => {
     const paymentId = pathPaymentId(request, response);
-    const input = paymentId && parse(cancelPaymentSchema, request, response);
+    const input = paymentId && validated(cancelPaymentSchema, request.body, response);
     const context = input && callContext(request, response, deps.clock);
     if (!paymentId || !input || !context) return;
     answer(response, await cancelPayment(paymentId, input, context), 'payment');
@@ -89,7 +88,7 @@ export function createWriteApi(deps: WriteApiDependencies): express.Express {
 
   app.post('/v1/payments/:id/refunds', command, async (request: Request, response: Response) => {
     const paymentId = pathPaymentId(request, response);
-    const input = paymentId && parse(refundPaymentSchema, request, response);
+    const input = paymentId && validated(refundPaymentSchema, request.body, response);
     const context = input && callContext(request, response, deps.clock);
     if (!paymentId || !input || !context) return;
     answer(response, await refundPayment(paymentId, input, context), 'refund');
@@ -112,12 +111,6 @@ export function createWriteApi(deps: WriteApiDependencies): express.Express {
   return app;
 }
 
-function parse<S extends z.ZodType>(schema: S, request: Request, response: Response): z.infer<S> | undefined {
-  const result = schema.safeParse(request.body);
-  if (result.success) return result.data;
-  sendProblem(response, 'validation_failed', { errors: zodFieldErrors(result.error.issues) });
-  return undefined;
-}
 
 function pathPaymentId(request: Request, response: Response): string | undefined {
   const id = String(request.params.id);
@@ -127,17 +120,8 @@ function pathPaymentId(request: Request, response: Response): string | undefined
 }
 
 function callContext(request: Request, response: Response, clock: () => Date): CallContext | undefined {
-  const key = request.header('idempotency-key');
-  if (key === undefined) {
-    sendProblem(response, 'idempotency_key_missing');
-    return undefined;
-  }
-  if (!idempotencyKey.safeParse(key).success) {
-    sendProblem(response, 'validation_failed', {
-      errors: [{ field: 'Idempotency-Key', message: 'must be 1..255 printable ASCII characters' }],
-    });
-    return undefined;
-  }
+  const key = idempotencyKeyOf(request, response);
+  if (key === undefined) return undefined;
   const principal = request.principal!;
   return {
     merchantId: principal.merchantId,

@@ -5,11 +5,12 @@ import { v5 as uuidv5 } from 'uuid';
 import { z } from 'zod';
 import type { EventStore } from '../ports/event-store';
 import { LEDGER_NAMESPACE, requestHash } from '../commands/ids';
-import { idempotencyKey, text } from '../commands/schema-parts';
+import { text } from '../commands/schema-parts';
 import { RESOLUTIONS, requestRun, resolveDiscrepancy } from '../processes/reconciliation';
 import { runOfDiscrepancy } from '../projections/reconciliation.projection';
 import { sendProblem } from '../infra/http/problem';
-import { jsonBody, requireScope, zodFieldErrors } from '../infra/http/middleware';
+import { jsonBody, requireScope, validated } from '../infra/http/middleware';
+import { idempotencyKeyOf } from './requests';
 
 export interface ReconciliationRouterDependencies {
   readonly store: EventStore;
@@ -54,8 +55,8 @@ export function reconciliationRouter(deps: ReconciliationRouterDependencies): Ro
   const guarded = [...deps.authenticate, requireScope('admin'), ...jsonBody(deps.bodyLimitBytes)];
 
   router.post('/v1/reconciliation/runs', guarded, async (request: Request, response: Response) => {
-    const input = parse(reconciliationRunSchema, request, response);
-    const key = input && idempotency(request, response);
+    const input = validated(reconciliationRunSchema, request.body, response);
+    const key = input && idempotencyKeyOf(request, response);
     if (!input || !key) return;
     const principal = request.principal!;
     const window = { from: new Date(input.from).toISOString(), to: new Date(input.to).toISOString() };
@@ -82,8 +83,8 @@ export function reconciliationRouter(deps: ReconciliationRouterDependencies): Ro
       sendProblem(response, 'discrepancy_not_found');
       return;
     }
-    const input = parse(resolveDiscrepancySchema, request, response);
-    const key = input && idempotency(request, response);
+    const input = validated(resolveDiscrepancySchema, request.body, response);
+    const key = input && idempotencyKeyOf(request, response);
     if (!input || !key) return;
     const runId = await runOfDiscrepancy(deps.pool, discrepancyId);
     if (!runId) {
@@ -127,22 +128,4 @@ export function reconciliationRouter(deps: ReconciliationRouterDependencies): Ro
   return router;
 }
 
-function parse<S extends z.ZodType>(schema: S, request: Request, response: Response): z.infer<S> | undefined {
-  const result = schema.safeParse(request.body);
-  if (result.success) return result.data;
-  sendProblem(response, 'validation_failed', { errors: zodFieldErrors(result.error.issues) });
-  return undefined;
-}
 
-function idempotency(request: Request, response: Response): string | undefined {
-  const key = request.header('idempotency-key');
-  if (key === undefined) {
-    sendProblem(response, 'idempotency_key_missing');
-    return undefined;
-  }
-  if (!idempotencyKey.safeParse(key).success) {
-    sendProblem(response, 'validation_failed', { errors: [{ field: 'Idempotency-Key', message: 'must be 1..255 printable ASCII characters' }] });
-    return undefined;
-  }
-  return key;
-}

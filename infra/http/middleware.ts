@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import express from 'express';
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
+import type { infer as zInfer, ZodType } from 'zod';
 import type { ApiKeyAuthenticator, Principal, Scope } from '../../ports/api-keys';
 import { containsCardNumber } from '../../domain/card-number';
 import type { FieldError } from './problem';
@@ -150,4 +151,15 @@ export function zodFieldErrors(issues: readonly { path: readonly PropertyKey[]; 
     field: issue.path.length > 0 ? issue.path.map(String).join('.') : '(body)',
     message: issue.message,
   }));
+}
+
+/**
+ * `value` parsed by `schema`, or undefined after answering 400 validation_failed with the offending
+ * fields. Every body and query of both APIs goes through here.
+ */
+export function validated<S extends ZodType>(schema: S, value: unknown, response: Response): zInfer<S> | undefined {
+  const result = schema.safeParse(value);
+  if (result.success) return result.data;
+  sendProblem(response, 'validation_failed', { errors: zodFieldErrors(result.error.issues) });
+  return undefined;
 }
