@@ -56,7 +56,11 @@ export interface RunningProcesses {
  */
 export async function startProcesses(options: ProcessesOptions): Promise<RunningProcesses> {
   const retry = options.retry ?? DEFAULT_RETRY;
-  const kit = createQueueKit({ redisUrl: options.redisUrl, databaseUrl: options.databaseUrl });
+  const kit = createQueueKit({
+    redisUrl: options.redisUrl,
+    databaseUrl: options.databaseUrl,
+    onError: (error) => options.log('error', 'queue connection error', { error: String(error) }),
+  });
   const queueName = options.queueName ?? SAGA_QUEUE;
   const queue = kit.queue<SagaJob>(queueName);
   const gateway = createStripeGateway(createStripeClient(options.stripe), options.breaker ?? DEFAULT_BREAKER);
@@ -82,9 +86,6 @@ export async function startProcesses(options: ProcessesOptions): Promise<Running
     breakerPauseMs: options.breakerPauseMs ?? 1_000,
     ...(options.onResult ? { onResult: options.onResult } : {}),
   });
-  if (kit.backend === 'redis') {
-    await worker.waitUntilReady();
-  }
   const reconciliation: RunningReconciliation | null = options.reconciliation
     ? await startReconciliationProcesses({
         kit,
@@ -97,6 +98,8 @@ export async function startProcesses(options: ProcessesOptions): Promise<Running
         log: options.log,
       })
     : null;
+  // Every queue and worker connects now (the role fails to start if it cannot); workers start here.
+  await kit.ready();
 
   return {
     gateway,

@@ -1,4 +1,5 @@
 import type { Server } from 'node:http';
+import net from 'node:net';
 
 /** One sample of the Prometheus text format: `name{label="value",...} number`. */
 export interface Sample {
@@ -67,4 +68,41 @@ export async function eventually<T>(probe: () => Promise<T>, done: (value: T) =>
     if (done(value) || Date.now() > deadline) return value;
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
+}
+
+/**
+ * A TCP relay in front of the test Postgres, so that the server can "stop" for one system (every
+ * connection cut, new ones refused) and come back, while the other suites keep their database.
+ */
+export interface Relay {
+  readonly port: number;
+  stop(): Promise<void>;
+  start(): Promise<void>;
+}
+
+export async function relayTo(target: URL): Promise<Relay> {
+  const sockets = new Set<net.Socket>();
+  const server = net.createServer((client) => {
+    const upstream = net.connect(Number(target.port || 5432), target.hostname);
+    for (const socket of [client, upstream]) {
+      sockets.add(socket);
+      socket.on('error', () => socket.destroy());
+      socket.on('close', () => sockets.delete(socket));
+    }
+    client.pipe(upstream).pipe(client);
+    client.on('close', () => upstream.destroy());
+    upstream.on('close', () => client.destroy());
+  });
+  const listenOn = (port: number) => new Promise<void>((resolve, reject) => server.once('error', reject).listen(port, '127.0.0.1', () => resolve()));
+  await listenOn(0);
+  const port = (server.address() as net.AddressInfo).port;
+  return {
+    port,
+    stop: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        for (const socket of sockets) socket.destroy();
+      }),
+    start: () => listenOn(port),
+  };
 }
