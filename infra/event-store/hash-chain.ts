@@ -23,7 +23,15 @@ export interface HashedEvent {
 }
 
 export function eventHash(prevHash: string, event: HashedEvent): string {
-  const canonical = canonicalJson({
+  return chainHash(prevHash, canonicalEvent(event));
+}
+
+/**
+ * The text an event is hashed over: the canonical JSON of its envelope. A store may write the
+ * event's fields from this very text, so that what it stores is exactly what it hashed.
+ */
+export function canonicalEvent(event: HashedEvent): string {
+  return canonicalJson({
     stream_id: event.streamId,
     revision: event.revision,
     event_id: event.id,
@@ -32,6 +40,10 @@ export function eventHash(prevHash: string, event: HashedEvent): string {
     metadata: event.metadata,
     recorded_at: event.recordedAt.toISOString(),
   });
+}
+
+/** sha256_hex(prevHash || canonical), both as UTF-8. */
+export function chainHash(prevHash: string, canonical: string): string {
   return createHash('sha256').update(prevHash, 'utf8').update(canonical, 'utf8').digest('hex');
 }
 

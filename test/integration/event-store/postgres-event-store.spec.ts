@@ -93,6 +93,54 @@ describe('postgres event store', () => {
     });
   });
 
+  describe('when a stream is appended to after a revision the store has seen', () => {
+    it('sends an append to a new stream, or after the revision it last read or wrote, as one statement', async () => {
+      const streamId = `pg-round-trips-${randomUUID()}`;
+      const reader = createPostgresEventStore(pool);
+      const queries = jest.spyOn(pool, 'query');
+      const statementsOf = async (step: () => Promise<unknown>): Promise<number> => {
+        const before = queries.mock.calls.length;
+        await step();
+        return queries.mock.calls.length - before;
+      };
+      try {
+        const counts = [
+          await statementsOf(() => store.append(streamId, [event('A', {})], 'no_stream')),
+          await statementsOf(() => store.append(streamId, [event('B', {}), event('C', {})], 0)),
+          await statementsOf(() => reader.read(streamId)),
+          await statementsOf(() => reader.append(streamId, [event('D', {})], 2)),
+          // This store last saw revision 2: it reads the hash at 3 before appending.
+          await statementsOf(() => store.append(streamId, [event('E', {})], 3)),
+        ];
+
+        expect(counts).toEqual([1, 1, 1, 1, 2]);
+      } finally {
+        queries.mockRestore();
+      }
+      expect(verifyChain(await store.read(streamId))).toEqual({ ok: true });
+    });
+
+    it('chains to the stored last event when the hash it saw there is stale, and still reports a conflict when the stream moved', async () => {
+      const streamId = `pg-stale-tail-${randomUUID()}`;
+      await store.append(streamId, [event('Forgotten', { n: 1 })], 'no_stream');
+      // The stream is written anew behind this store's back, so its revision 0 has another hash.
+      await pool.query('delete from events where stream_id = $1', [streamId]);
+      await pool.query('delete from streams where stream_id = $1', [streamId]);
+      const other = createPostgresEventStore(pool);
+      await other.append(streamId, [event('Rewritten', { n: 2 })], 'no_stream');
+
+      await store.append(streamId, [event('Next', {})], 0);
+      await other.append(streamId, [event('Moved', {})], 1);
+      const conflict = await store.append(streamId, [event('Late', {})], 1).catch((e: unknown) => e);
+
+      const read = await store.read(streamId);
+      expect(read.map((e) => e.type)).toEqual(['Rewritten', 'Next', 'Moved']);
+      expect(verifyChain(read)).toEqual({ ok: true });
+      expect(conflict).toBeInstanceOf(StreamConflictError);
+      expect(conflict).toMatchObject({ streamId, expected: 1, actual: 2 });
+    });
+  });
+
   describe('when an event is changed or removed in SQL', () => {
     let streamId: string;
 
