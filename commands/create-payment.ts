@@ -1,13 +1,17 @@
+import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
-import type { EventStore } from '../ports/event-store';
+import type { AppendResult, EventStore } from '../ports/event-store';
+import { StreamConflictError } from '../ports/event-store';
 import { amountProblem, isSupportedCurrency } from '../domain/money';
+import type { RequestPayment } from '../domain/payment.commands';
 import { decide } from '../domain/payment.decide';
-import { evolve } from '../domain/payment.state';
+import type { PaymentEvent } from '../domain/payment.events';
+import { evolve, initialState } from '../domain/payment.state';
 import type { Payment } from '../domain/payment.state';
 import { amount, identifier, metadata, text } from './schema-parts';
-import { paymentIdFor, requestHash } from './ids';
-import type { CallContext, CommandOutcome } from './outcome';
-import { loadPayment, toNewEvents, withConflictRetry } from './payment-stream';
+import { paymentIdFor, paymentStreamId, requestHash } from './ids';
+import { commandMetadata, type CallContext, type CommandOutcome } from './outcome';
+import { loadPayment } from './payment-stream';
 
 export const createPaymentSchema = z
   .strictObject({
@@ -32,52 +36,74 @@ export type CreatePaymentInput = z.infer<typeof createPaymentSchema>;
 export const CREATE_PAYMENT = 'create_payment';
 
 /**
- * The idempotency key is the stream identity. The first call appends PaymentRequested with
- * `no_stream`; a concurrent duplicate loses that race, re-reads the winner's event and replays it.
+ * The idempotency key is the stream identity. Nearly every create carries a new key, so the
+ * PaymentRequested is appended with `no_stream` straight away, without reading the stream first
+ * (one round trip less on the hot path). Only when the stream exists already (a retry, or a
+ * concurrent duplicate that won the race) is it read, to replay the payment or report the key
+ * reused. A create the decider refuses is checked against the stream the same way, so that a
+ * used key is answered as a used key whatever the body.
  */
 export function createPaymentHandler(store: EventStore) {
   return async (input: CreatePaymentInput, context: CallContext): Promise<CommandOutcome> => {
     const paymentId = paymentIdFor(context.merchantId, context.idempotencyKey);
+    const streamId = paymentStreamId(paymentId);
     const hash = requestHash(CREATE_PAYMENT, input);
-    return withConflictRetry(async () => {
-      const loaded = await loadPayment(store, paymentId);
-      if (loaded.state.status !== 'initial') {
-        if (loaded.state.requestHash !== hash) return { kind: 'idempotency_key_reused' };
-        return { kind: 'accepted', payment: loaded.state, revision: loaded.revision, position: loaded.position!, replayed: true };
+    const decision = decide(requestPayment(paymentId, input, context, hash), initialState());
+    if (!('rejected' in decision)) {
+      const appended = await appendNew(store, streamId, decision.events, context, hash);
+      if (appended) {
+        const payment = decision.events.reduce(evolve, initialState()) as Payment;
+        return { kind: 'accepted', payment, revision: appended.revision, position: appended.position, replayed: false };
       }
-      const decision = decide(
-        {
-          type: 'RequestPayment',
-          paymentId,
-          merchantId: context.merchantId,
-          customerId: input.customer_id,
-          amount: input.amount,
-          currency: input.currency,
-          paymentMethod: input.payment_method,
-          captureMethod: input.capture_method,
-          description: input.description ?? null,
-          metadata: input.metadata ?? {},
-          requestHash: hash,
-          now: context.now.toISOString(),
-        },
-        loaded.state,
-      );
-      if ('rejected' in decision) return { kind: 'rejected', rejection: decision.rejected, detail: decision.detail };
-      const appended = await store.append(
-        loaded.streamId,
-        toNewEvents(loaded.streamId, 0, decision.events, {
-          correlation_id: context.correlationId,
-          causation_id: context.correlationId,
-          actor: context.actor,
-          source: 'write-api',
-          idempotency_key: context.idempotencyKey,
-          request_hash: hash,
-          command: CREATE_PAYMENT,
-        }),
-        'no_stream',
-      );
-      const payment = decision.events.reduce(evolve, loaded.state) as Payment;
-      return { kind: 'accepted', payment, revision: appended.revision, position: appended.position, replayed: false };
-    });
+    }
+    const loaded = await loadPayment(store, paymentId);
+    if (loaded.state.status === 'initial') {
+      // A `no_stream` conflict means the stream has its first event: an empty one here is a broken store.
+      if (!('rejected' in decision)) throw new Error(`${streamId} refused a no_stream append but holds no event`);
+      return { kind: 'rejected', rejection: decision.rejected, detail: decision.detail };
+    }
+    if (loaded.state.requestHash !== hash) return { kind: 'idempotency_key_reused' };
+    return { kind: 'accepted', payment: loaded.state, revision: loaded.revision, position: loaded.position!, replayed: true };
   };
+}
+
+function requestPayment(paymentId: string, input: CreatePaymentInput, context: CallContext, hash: string): RequestPayment {
+  return {
+    type: 'RequestPayment',
+    paymentId,
+    merchantId: context.merchantId,
+    customerId: input.customer_id,
+    amount: input.amount,
+    currency: input.currency,
+    paymentMethod: input.payment_method,
+    captureMethod: input.capture_method,
+    description: input.description ?? null,
+    metadata: input.metadata ?? {},
+    requestHash: hash,
+    now: context.now.toISOString(),
+  };
+}
+
+/**
+ * Appends the first events of the stream; null when the stream exists already. Their ids are this
+ * request's own, not derived from stream and revision as other commands' are: EventStoreDB answers
+ * an append whose event ids and expected revision match an earlier write as an idempotent success,
+ * so a derived id would let a second create with the key (another body, even) pass for the first
+ * instead of conflicting and being replayed or refused from the stream.
+ */
+async function appendNew(
+  store: EventStore,
+  streamId: string,
+  events: readonly PaymentEvent[],
+  context: CallContext,
+  hash: string,
+): Promise<AppendResult | null> {
+  const eventMetadata = commandMetadata(context, CREATE_PAYMENT, hash);
+  const newEvents = events.map((event) => ({ id: randomUUID(), type: event.type, data: event.data as unknown as Record<string, unknown>, metadata: eventMetadata }));
+  try {
+    return await store.append(streamId, newEvents, 'no_stream');
+  } catch (error) {
+    if (error instanceof StreamConflictError) return null;
+    throw error;
+  }
 }

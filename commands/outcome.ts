@@ -1,4 +1,4 @@
-import type { Position } from '../ports/event-store';
+import type { EventMetadata, Position } from '../ports/event-store';
 import type { PaymentRejection } from '../domain/payment.decide';
 import type { Payment } from '../domain/payment.state';
 
@@ -10,6 +10,19 @@ export interface CallContext {
   readonly idempotencyKey: string;
   readonly correlationId: string;
   readonly now: Date;
+}
+
+/** The metadata of the events a write-API command appends: who, which request, which key. */
+export function commandMetadata(context: CallContext, command: string, requestHash: string): EventMetadata {
+  return {
+    correlation_id: context.correlationId,
+    causation_id: context.correlationId,
+    actor: context.actor,
+    source: 'write-api',
+    idempotency_key: context.idempotencyKey,
+    request_hash: requestHash,
+    command,
+  };
 }
 
 export type CommandOutcome =

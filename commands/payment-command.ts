@@ -4,7 +4,7 @@ import { decide } from '../domain/payment.decide';
 import { evolve } from '../domain/payment.state';
 import type { Payment } from '../domain/payment.state';
 import { requestHash } from './ids';
-import type { CallContext, CommandOutcome } from './outcome';
+import { commandMetadata, type CallContext, type CommandOutcome } from './outcome';
 import { findByIdempotencyKey, loadPayment, toNewEvents, withConflictRetry } from './payment-stream';
 
 export interface PaymentCommandSpec {
@@ -41,15 +41,7 @@ export async function runPaymentCommand(store: EventStore, spec: PaymentCommandS
     }
     const appended = await store.append(
       loaded.streamId,
-      toNewEvents(loaded.streamId, loaded.revision + 1, decision.events, {
-        correlation_id: context.correlationId,
-        causation_id: context.correlationId,
-        actor: context.actor,
-        source: 'write-api',
-        idempotency_key: context.idempotencyKey,
-        request_hash: hash,
-        command: spec.name,
-      }),
+      toNewEvents(loaded.streamId, loaded.revision + 1, decision.events, commandMetadata(context, spec.name, hash)),
       loaded.revision,
     );
     return {

@@ -153,19 +153,19 @@ describe('page sizes', () => {
 
 describe('when a request takes longer than the deadline', () => {
   let apis: SecureApis;
-  let slowReads = 1;
+  let slowAppends = 1;
   beforeAll(async () => {
     const pool = testPool(5);
     const real = createPostgresEventStore(pool);
-    // The first stream read of the test takes 400 ms; the deadline is 150 ms.
+    // The first append of the test takes 400 ms; the deadline is 150 ms.
     const slow: EventStore = {
-      append: (...args) => real.append(...args),
+      append: async (...args: Parameters<EventStore['append']>) => {
+        if (slowAppends-- > 0) await new Promise((resolve) => setTimeout(resolve, 400));
+        return real.append(...args);
+      },
       readAll: (...args) => real.readAll(...args),
       close: async () => undefined,
-      read: async (...args: Parameters<EventStore['read']>) => {
-        if (slowReads-- > 0) await new Promise((resolve) => setTimeout(resolve, 400));
-        return real.read(...args);
-      },
+      read: (...args) => real.read(...args),
     };
     apis = await startSecureApis({ writeStore: slow, security: { requestTimeoutMs: 150 } });
     apis.close = ((close) => async () => {

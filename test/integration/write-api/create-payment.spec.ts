@@ -1,6 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import fc from 'fast-check';
+import { createPaymentHandler, type CreatePaymentInput } from '../../../commands/create-payment';
 import { paymentStreamId } from '../../../commands/ids';
+import type { CallContext } from '../../../commands/outcome';
+import type { EventStore } from '../../../ports/event-store';
 import { startWriteApi, type WriteApiHarness } from '../../support/write-api';
 
 const body = (overrides: Record<string, unknown> = {}) => ({
@@ -126,6 +129,87 @@ describe('POST /v1/payments', () => {
         }),
         { numRuns: 12 },
       );
+    });
+  });
+});
+
+describe('the create payment handler', () => {
+  let api: WriteApiHarness;
+  let reads: string[];
+  let appendedIds: string[];
+  let store: EventStore;
+
+  beforeAll(async () => {
+    api = await startWriteApi();
+  });
+  afterAll(() => api.close());
+  beforeEach(() => {
+    reads = [];
+    appendedIds = [];
+    store = {
+      ...api.store,
+      read: (streamId) => {
+        reads.push(streamId);
+        return api.store.read(streamId);
+      },
+      append: (streamId, events, expected) => {
+        appendedIds.push(...events.map((event) => event.id!));
+        return api.store.append(streamId, events, expected);
+      },
+    };
+  });
+
+  const input = (amount = 2000): CreatePaymentInput => ({ amount, currency: 'usd', customer_id: 'cus_1', payment_method: 'pm_card_visa', capture_method: 'manual' });
+  const context = (idempotencyKey: string): CallContext => ({
+    merchantId: 'm_handler',
+    actor: 'key_handler',
+    idempotencyKey,
+    correlationId: randomUUID(),
+    now: new Date('2026-01-02T03:04:05.000Z'),
+  });
+
+  describe('when the key is new', () => {
+    it('appends the PaymentRequested without reading the stream first', async () => {
+      const outcome = await createPaymentHandler(store)(input(), context(randomUUID()));
+
+      expect(outcome).toMatchObject({ kind: 'accepted', replayed: false, revision: 0 });
+      expect(reads).toEqual([]);
+    });
+
+    it('returns the decider\'s rejection for a body it refuses, and appends nothing', async () => {
+      const idempotencyKey = randomUUID();
+      const outcome = await createPaymentHandler(store)(input(0), context(idempotencyKey));
+
+      expect(outcome).toMatchObject({ kind: 'rejected', rejection: 'amount_out_of_range' });
+      expect(reads).toHaveLength(1);
+      expect(await api.store.read(reads[0]!)).toEqual([]);
+    });
+  });
+
+  describe('when the key was used', () => {
+    it('replays the payment after the append finds the stream taken', async () => {
+      const idempotencyKey = randomUUID();
+      const first = await createPaymentHandler(store)(input(), context(idempotencyKey));
+      const again = await createPaymentHandler(store)(input(), context(idempotencyKey));
+
+      expect(again).toEqual({ ...first, replayed: true });
+      expect(reads).toHaveLength(1);
+    });
+
+    it('tries the append with an event id of its own, so that a store that recognises repeated ids cannot take it for the first', async () => {
+      const idempotencyKey = randomUUID();
+      await createPaymentHandler(store)(input(), context(idempotencyKey));
+      await createPaymentHandler(store)(input(), context(idempotencyKey));
+
+      expect(appendedIds).toHaveLength(2);
+      expect(new Set(appendedIds).size).toBe(2);
+    });
+
+    it('answers idempotency_key_reused to a body the decider refuses, as to any other body', async () => {
+      const idempotencyKey = randomUUID();
+      await createPaymentHandler(store)(input(), context(idempotencyKey));
+
+      expect(await createPaymentHandler(store)(input(0), context(idempotencyKey))).toEqual({ kind: 'idempotency_key_reused' });
     });
   });
 });
