@@ -170,3 +170,32 @@ export function balanceDeltas(entry: LedgerEntry): readonly [BalanceDelta, Balan
   });
   return [side(entry.debitAccount, true), side(entry.creditAccount, false)];
 }
+
+/**
+ * The net balance change of several entries, one per account and currency that any of them
+ * touches (a change that nets to zero included), ordered by account then currency.
+ */
+export function netBalanceDeltas(entries: readonly LedgerEntry[]): BalanceDelta[] {
+  const sums = new Map<string, BalanceDelta>();
+  for (const entry of entries) {
+    for (const delta of balanceDeltas(entry)) {
+      const key = `${delta.account}\u0000${delta.currency}`;
+      const sum = sums.get(key);
+      sums.set(
+        key,
+        sum
+          ? {
+              ...sum,
+              debitsPending: sum.debitsPending + delta.debitsPending,
+              creditsPending: sum.creditsPending + delta.creditsPending,
+              debitsPosted: sum.debitsPosted + delta.debitsPosted,
+              creditsPosted: sum.creditsPosted + delta.creditsPosted,
+            }
+          : delta,
+      );
+    }
+  }
+  return [...sums.values()].sort((a, b) => (a.account === b.account ? compareText(a.currency, b.currency) : compareText(a.account, b.account)));
+}
+
+const compareText = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);

@@ -166,7 +166,10 @@ export async function runBatch(pool: Pool, store: EventStore, projection: Projec
   });
 }
 
-/** Applies events in order inside the caller's transaction, then the projection's invariants. */
+/**
+ * Applies events in order inside the caller's transaction (`load` with all of them, `apply` each,
+ * `flush`), then checks the projection's invariants.
+ */
 export async function applyEvents(
   client: PoolClient,
   projection: Projection,
@@ -174,6 +177,8 @@ export async function applyEvents(
   physical?: (table: string) => string,
 ): Promise<void> {
   const tx = projectionTx(client, projection, physical);
+  await projection.load?.(events, tx);
   for (const event of events) await projection.apply(event, tx);
+  await projection.flush?.(tx);
   await projection.assertInvariants?.(tx);
 }

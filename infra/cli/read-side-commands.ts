@@ -29,19 +29,22 @@ export function registerReadSideCommands(program: Command, deps: ReadSideCommand
       if (!projectionNamed(value)) throw new InvalidArgumentError(`one of ${PROJECTIONS.map((p) => p.name).join(', ')}`);
       return value;
     })
-    .option('--batch <n>', 'events per transaction', (value: string) => {
+    .option('--batch <n>', 'events per transaction (default 5000)', (value: string) => {
       const n = Number(value);
       if (!Number.isSafeInteger(n) || n < 1 || n > 100_000) throw new InvalidArgumentError('an integer from 1 to 100000');
       return n;
-    }, 1000)
-    .action(async (name: string | undefined, options: { batch: number }) => {
+    })
+    .action(async (name: string | undefined, options: { batch?: number }) => {
       const chosen = name ? [projectionNamed(name)!] : PROJECTIONS;
       const database = await deps.openDatabase();
       try {
         const store = createPostgresEventStore(database.pool);
         for (const projection of chosen) {
           const progress = progressReporter(stdout);
-          const result = await rebuildProjection(database.pool, store, projection, { batch: options.batch, onProgress: (p) => progress.update(p) });
+          const result = await rebuildProjection(database.pool, store, projection, {
+            ...(options.batch ? { batch: options.batch } : {}),
+            onProgress: (p) => progress.update(p),
+          });
           progress.finish();
           stdout.write(
             `rebuilt ${result.projection}: ${result.events} events in ${result.seconds.toFixed(1)} s (${Math.round(result.eventsPerSecond)} events/s)\n`,

@@ -1,9 +1,11 @@
 import type { RecordedEvent } from '../../../ports/event-store';
 import type { PaymentEvent } from '../../../domain/payment.events';
-import { nextPaymentRow } from '../../../projections/payments.projection';
-import type { PaymentRowState } from '../../../projections/payments.projection';
+import { foldPaymentEvent, nextPaymentRow } from '../../../projections/payments.projection';
+import type { PaymentRowState, PaymentsBatch } from '../../../projections/payments.projection';
+import { foldLedgerEvent } from '../../../projections/ledger.projection';
+import type { LedgerBatch } from '../../../projections/ledger.projection';
 import type { LedgerEntry, LedgerPayment } from '../../../projections/ledger.postings';
-import { balanceDeltas, postingsFor } from '../../../projections/ledger.postings';
+import { balanceDeltas, netBalanceDeltas, postingsFor } from '../../../projections/ledger.postings';
 import {
   AMOUNT,
   FEE,
@@ -13,6 +15,7 @@ import {
   paymentCaptured,
   paymentRefunded,
   paymentRequested,
+  refundRequested,
 } from '../domain/support/builders';
 
 const STREAM = `payment-${PAYMENT_ID}`;
@@ -94,6 +97,48 @@ describe('the payments projection', () => {
   });
 });
 
+describe('a batch of the payments projection', () => {
+  const emptyBatch = (): PaymentsBatch => ({ rows: new Map([[PAYMENT_ID, null]]), changed: new Map() });
+
+  describe('when it holds several events of one payment', () => {
+    it('changes one row, to its version after the last of them', () => {
+      const batch = emptyBatch();
+      for (const event of recorded([paymentRequested(), paymentAuthorized(), paymentCaptured()])) foldPaymentEvent(batch, event);
+      expect([...batch.changed.keys()]).toEqual([PAYMENT_ID]);
+      expect(batch.changed.get(PAYMENT_ID)).toEqual(paymentRowAfter([paymentRequested(), paymentAuthorized(), paymentCaptured()]));
+    });
+  });
+
+  describe('when its events are folded a second time', () => {
+    it('changes nothing', () => {
+      const events = recorded([paymentRequested(), paymentAuthorized()]);
+      const batch = emptyBatch();
+      for (const event of events) foldPaymentEvent(batch, event);
+      const once = structuredClone(batch);
+      for (const event of events) foldPaymentEvent(batch, event);
+      expect(batch).toEqual(once);
+    });
+  });
+
+  describe('when the loaded row is already past the event', () => {
+    it('leaves the row out of the batch\'s changes', () => {
+      const [requested, authorized] = recorded([paymentRequested(), paymentAuthorized()]);
+      const row = paymentRowAfter([paymentRequested(), paymentAuthorized()]);
+      const batch: PaymentsBatch = { rows: new Map([[PAYMENT_ID, { revision: row.revision, state: row.state }]]), changed: new Map() };
+      foldPaymentEvent(batch, requested!);
+      foldPaymentEvent(batch, authorized!);
+      expect(batch.changed.size).toBe(0);
+    });
+  });
+
+  describe('when an event belongs to a payment that was not loaded', () => {
+    it('throws: the runner loads every payment of the batch first', () => {
+      const batch: PaymentsBatch = { rows: new Map(), changed: new Map() };
+      expect(() => foldPaymentEvent(batch, recorded([paymentRequested()])[0]!)).toThrow(/not in the batch that was loaded/);
+    });
+  });
+});
+
 describe('the ledger postings', () => {
   describe('when a payment is authorized', () => {
     it('records a pending transfer from stripe_balance to the merchant payable', () => {
@@ -156,6 +201,56 @@ describe('the ledger postings', () => {
     it('derives the same entry ids on a replay', () => {
       const events = [paymentRequested(), paymentAuthorized(), paymentCaptured()];
       expect(ledgerAfter(events).entries.map((e) => e.id)).toEqual(ledgerAfter(events).entries.map((e) => e.id));
+    });
+  });
+});
+
+describe('a batch of the ledger projection', () => {
+  const emptyBatch = (): LedgerBatch => ({ payments: new Map([[PAYMENT_ID, null]]), changed: new Set(), entries: [] });
+  const life = [paymentRequested(), paymentAuthorized(), paymentCaptured({ amount_captured: 7000 }), refundRequested({ amount: 1000 }), paymentRefunded({ amount: 1000 })];
+
+  describe('when it holds a whole life', () => {
+    it('posts the entries of folding the events one by one, and keeps the last state', () => {
+      const batch = emptyBatch();
+      for (const event of recorded(life)) foldLedgerEvent(batch, event);
+      expect(batch.entries).toEqual(ledgerAfter(life).entries);
+      expect(batch.payments.get(PAYMENT_ID)).toEqual(ledgerAfter(life).payment);
+      expect([...batch.changed]).toEqual([PAYMENT_ID]);
+    });
+
+    it('nets the balances per account and currency, summing to zero pending and posted', () => {
+      const deltas = netBalanceDeltas(ledgerAfter(life).entries);
+      expect(deltas.map((d) => d.account)).toEqual([PAYABLE, 'stripe_balance']);
+      expect(deltas.find((d) => d.account === PAYABLE)).toMatchObject({ debitsPending: 0, creditsPending: 0, debitsPosted: FEE + 1000, creditsPosted: 7000 });
+      const sum = (pick: (d: (typeof deltas)[number]) => number) => deltas.reduce((total, d) => total + pick(d), 0);
+      expect(sum((d) => d.debitsPending - d.creditsPending)).toBe(0);
+      expect(sum((d) => d.debitsPosted - d.creditsPosted)).toBe(0);
+    });
+  });
+
+  describe('when a hold and its release fall in the same batch', () => {
+    it('still names both accounts, with changes that net to nothing', () => {
+      const { entries } = ledgerAfter([paymentRequested(), paymentAuthorized(), paymentCanceled()]);
+      expect(netBalanceDeltas(entries)).toEqual([
+        { account: PAYABLE, currency: entries[0]!.currency, debitsPending: 0, creditsPending: 0, debitsPosted: 0, creditsPosted: 0 },
+        { account: 'stripe_balance', currency: entries[0]!.currency, debitsPending: 0, creditsPending: 0, debitsPosted: 0, creditsPosted: 0 },
+      ]);
+    });
+  });
+
+  describe('when its events are folded a second time', () => {
+    it('posts no entry twice', () => {
+      const batch = emptyBatch();
+      for (const event of recorded(life)) foldLedgerEvent(batch, event);
+      for (const event of recorded(life)) foldLedgerEvent(batch, event);
+      expect(batch.entries).toHaveLength(ledgerAfter(life).entries.length);
+    });
+  });
+
+  describe('when an event belongs to a payment that was not loaded', () => {
+    it('throws: the runner loads every payment of the batch first', () => {
+      const batch: LedgerBatch = { payments: new Map(), changed: new Set(), entries: [] };
+      expect(() => foldLedgerEvent(batch, recorded([paymentRequested()])[0]!)).toThrow(/not in the batch that was loaded/);
     });
   });
 });
