@@ -1,6 +1,7 @@
 import type { RecordedEvent } from '../ports/event-store';
 import { STRIPE_EVENT_RECEIVED, STRIPE_EVENT_STREAM_PREFIX } from '../commands/stripe-event-stream';
-import type { Projection, ProjectionTx } from '../projections/projection';
+import type { BatchFold, Projection, ProjectionTx } from '../projections/projection';
+import { batchedProjection } from '../projections/projection';
 import type { SagaJob } from './jobs';
 import { jobId } from './jobs';
 
@@ -29,26 +30,45 @@ export function jobForEvent(event: RecordedEvent): SagaJob | null {
   }
 }
 
-async function openWork(event: RecordedEvent, tx: ProjectionTx): Promise<void> {
+interface OpenedWork {
+  readonly job: SagaJob;
+  readonly openedAt: Date;
+}
+
+function foldWork(opened: OpenedWork[], event: RecordedEvent): void {
   const job = jobForEvent(event);
-  if (!job) return;
+  if (job) opened.push({ job, openedAt: event.recordedAt });
+}
+
+/**
+ * Opens a batch's work in one statement. Each batch is one transaction that holds back every
+ * subscription's read position while it is open, so it must not last a round trip per event.
+ */
+async function openWork(opened: readonly OpenedWork[], tx: ProjectionTx): Promise<void> {
+  if (opened.length === 0) return;
   await tx.query(
-    `insert into ${tx.table('saga_work')} (job_id, name, job, payment_id, opened_at) values ($1, $2, $3, $4, $5) on conflict (job_id) do nothing`,
-    [jobId(job), job.name, JSON.stringify(job), 'paymentId' in job ? job.paymentId : null, event.recordedAt],
+    `insert into ${tx.table('saga_work')} (job_id, name, job, payment_id, opened_at)
+     select * from unnest($1::text[], $2::text[], $3::jsonb[], $4::uuid[], $5::timestamptz[])
+     on conflict (job_id) do nothing`,
+    [
+      opened.map(({ job }) => jobId(job)),
+      opened.map(({ job }) => job.name),
+      opened.map(({ job }) => JSON.stringify(job)),
+      opened.map(({ job }) => ('paymentId' in job ? job.paymentId : null)),
+      opened.map(({ openedAt }) => openedAt),
+    ],
   );
 }
 
-/** Two subscriptions, one per stream family, both feeding saga_work. They are never rebuilt. */
-export const sagaPaymentsProjection: Projection = {
-  name: 'saga-payments',
-  tables: ['saga_work'],
-  streamPrefix: PAYMENT_PREFIX,
-  apply: openWork,
-};
+const openWorkInBatches: BatchFold<OpenedWork[]> = { load: async () => [], fold: foldWork, write: openWork };
 
-export const sagaWebhooksProjection: Projection = {
-  name: 'saga-webhooks',
-  tables: ['saga_work'],
-  streamPrefix: STRIPE_EVENT_STREAM_PREFIX,
-  apply: openWork,
-};
+/** Two subscriptions, one per stream family, both feeding saga_work. They are never rebuilt. */
+export const sagaPaymentsProjection: Projection = batchedProjection(
+  { name: 'saga-payments', tables: ['saga_work'], streamPrefix: PAYMENT_PREFIX },
+  openWorkInBatches,
+);
+
+export const sagaWebhooksProjection: Projection = batchedProjection(
+  { name: 'saga-webhooks', tables: ['saga_work'], streamPrefix: STRIPE_EVENT_STREAM_PREFIX },
+  openWorkInBatches,
+);

@@ -16,7 +16,8 @@ const EXPAND = ['latest_charge.balance_transaction'];
  * Idempotency-Key covers the window in which the search index has not caught up.
  */
 export async function authorize(deps: HandlerDependencies, job: Extract<SagaJob, { name: 'authorize' }>, retry: boolean): Promise<HandlerResult> {
-  const { state, events } = await loadPayment(deps.store, job.paymentId);
+  const loaded = await loadPayment(deps.store, job.paymentId);
+  const { state, events } = loaded;
   if (state.status === 'initial') throw new Error(`authorize job for unknown payment ${job.paymentId}`);
   if (state.status !== 'requested') return 'already_recorded';
   const correlationId = String(events[0]?.metadata.correlation_id ?? job.paymentId);
@@ -49,7 +50,7 @@ export async function authorize(deps: HandlerDependencies, job: Extract<SagaJob,
     if (!declined) throw error;
     facts = [declined];
   }
-  const recorded = await recordFacts(deps.store, job.paymentId, facts, factMetadata(job, correlationId));
+  const recorded = await recordFacts(deps.store, job.paymentId, facts, factMetadata(job, correlationId), loaded);
   return settled(deps, job, job.paymentId, correlationId, recorded);
 }
 

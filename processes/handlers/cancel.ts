@@ -15,7 +15,8 @@ const STRIPE_REASONS = new Set(['duplicate', 'fraudulent', 'requested_by_custome
  * outcome is recorded do we know whether there is a hold to release.
  */
 export async function cancel(deps: HandlerDependencies, job: Extract<SagaJob, { name: 'cancel' }>): Promise<HandlerResult> {
-  const { state, events } = await loadPayment(deps.store, job.paymentId);
+  const loaded = await loadPayment(deps.store, job.paymentId);
+  const { state, events } = loaded;
   if (state.status === 'initial') throw new Error(`cancel job for unknown payment ${job.paymentId}`);
   if (state.status === 'requested') throw new NotReadyError(`payment ${job.paymentId} is not authorized yet`);
   if (state.status !== 'authorized' || state.capture || !state.processorPaymentId) return 'nothing_to_do';
@@ -36,6 +37,6 @@ export async function cancel(deps: HandlerDependencies, job: Extract<SagaJob, { 
     if (!(error instanceof Stripe.errors.StripeInvalidRequestError)) throw error;
     intent = await deps.gateway.call('payment_intents.retrieve', (stripe) => stripe.paymentIntents.retrieve(intentId));
   }
-  const recorded = await recordFacts(deps.store, job.paymentId, factsFromPaymentIntent(intent, state), factMetadata(job, correlationId));
+  const recorded = await recordFacts(deps.store, job.paymentId, factsFromPaymentIntent(intent, state), factMetadata(job, correlationId), loaded);
   return settled(deps, job, job.paymentId, correlationId, recorded);
 }

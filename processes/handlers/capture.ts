@@ -12,7 +12,8 @@ const EXPAND = ['latest_charge.balance_transaction'];
 
 /** Captures the requested amount; Stripe releases the rest of the authorization. */
 export async function capture(deps: HandlerDependencies, job: Extract<SagaJob, { name: 'capture' }>): Promise<HandlerResult> {
-  const { state, events } = await loadPayment(deps.store, job.paymentId);
+  const loaded = await loadPayment(deps.store, job.paymentId);
+  const { state, events } = loaded;
   if (state.status === 'initial') throw new Error(`capture job for unknown payment ${job.paymentId}`);
   if (state.status !== 'authorized' || state.capture?.captureId !== job.captureId || !state.processorPaymentId) return 'already_recorded';
   const intentId = state.processorPaymentId;
@@ -38,6 +39,6 @@ export async function capture(deps: HandlerDependencies, job: Extract<SagaJob, {
       throw error;
     }
   }
-  const recorded = await recordFacts(deps.store, job.paymentId, facts, factMetadata(job, correlationId));
+  const recorded = await recordFacts(deps.store, job.paymentId, facts, factMetadata(job, correlationId), loaded);
   return settled(deps, job, job.paymentId, correlationId, recorded);
 }

@@ -10,7 +10,8 @@ import { NotReadyError, factMetadata, settled } from './context';
 
 /** Refunds part or all of the captured amount; the ledger's refund id travels in the metadata. */
 export async function refund(deps: HandlerDependencies, job: Extract<SagaJob, { name: 'refund' }>): Promise<HandlerResult> {
-  const { state, events } = await loadPayment(deps.store, job.paymentId);
+  const loaded = await loadPayment(deps.store, job.paymentId);
+  const { state, events } = loaded;
   if (state.status === 'initial') throw new Error(`refund job for unknown payment ${job.paymentId}`);
   const requested = state.refunds.find((candidate) => candidate.refundId === job.refundId);
   if (!requested || requested.status !== 'pending' || !state.processorPaymentId) return 'already_recorded';
@@ -39,6 +40,6 @@ export async function refund(deps: HandlerDependencies, job: Extract<SagaJob, { 
   }
   // A pending refund settles later; its webhook (or this job's next attempt) records the outcome.
   if (!fact) throw new NotReadyError(`refund ${job.refundId} is still pending at Stripe`);
-  const recorded = await recordFacts(deps.store, job.paymentId, [fact], factMetadata(job, correlationId));
+  const recorded = await recordFacts(deps.store, job.paymentId, [fact], factMetadata(job, correlationId), loaded);
   return settled(deps, job, job.paymentId, correlationId, recorded);
 }

@@ -36,7 +36,8 @@ export async function webhook(deps: HandlerDependencies, job: Extract<SagaJob, {
       });
     const paymentId = intent?.metadata?.payment_id;
     if (intent && paymentId) {
-      const { state } = await loadPayment(deps.store, paymentId);
+      const loaded = await loadPayment(deps.store, paymentId);
+      const { state } = loaded;
       if (state.status !== 'initial') {
         const facts: ProcessorFact[] = factsFromPaymentIntent(intent, state);
         if (intent.status === 'succeeded') {
@@ -50,7 +51,7 @@ export async function webhook(deps: HandlerDependencies, job: Extract<SagaJob, {
         const recorded = await recordFacts(deps.store, paymentId, facts, {
           ...factMetadata(job, String(received.metadata.correlation_id)),
           stripe_event_id: job.stripeEventId,
-        });
+        }, loaded);
         result = settled(deps, job, paymentId, String(received.metadata.correlation_id), recorded);
       }
     }

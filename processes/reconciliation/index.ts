@@ -1,7 +1,7 @@
 export * from './match';
 export * from './run-events';
 export { replayLedger, type LedgerReplay } from './ledger-replay';
-export { listBalanceTransactions, resolveOwners, findElsewhere } from './processor-side';
+export { listBalanceTransactions, createdSlices, LIST_SLICES, resolveOwners, findElsewhere } from './processor-side';
 export { executeRun, requestRun, RunFinishedElsewhere } from './run';
 export type { ReconciliationDependencies, ReconciliationPhase, ReconciliationProgress, RunRequest } from './run';
 export { resolveDiscrepancy } from './resolve';

@@ -8,9 +8,9 @@ import { eventIdFor } from '../../commands/ids';
 import type { StripeGateway } from '../stripe-gateway';
 import { factFromRefund, factsFromPaymentIntent } from '../stripe-facts';
 import { recordFacts } from '../record-facts';
-import type { Discrepancy, ReconciliationWindow } from './match';
+import type { Discrepancy, ProcessorTransaction, ReconciliationWindow } from './match';
 import { match, movementsNotListed, sourcesToResolve } from './match';
-import { replayLedger } from './ledger-replay';
+import { replayLedger, type LedgerReplay } from './ledger-replay';
 import { findElsewhere, listBalanceTransactions, resolveOwners } from './processor-side';
 import type { DiscrepancyData, Resolution, RunEvent, RunTrigger, RunView } from './run-events';
 import { countsOf, discrepancyData, foldRun, RUN_STREAM_PREFIX, runStreamId, totalsData } from './run-events';
@@ -90,8 +90,7 @@ async function computeRun(deps: ReconciliationDependencies, request: RunRequest)
 
   const progress = (phase: ReconciliationPhase, done: number, total: number | null = null) =>
     deps.onProgress?.({ runId: request.runId, phase, done, total });
-  const ledger = await replayLedger(deps.store, window, { onBatch: (done) => progress('ledger', done) });
-  const transactions = await listBalanceTransactions(deps.gateway, window, (done) => progress('processor', done));
+  const { ledger, transactions } = await readBothSides(deps, window, progress);
   const unmatched = sourcesToResolve(ledger.payments, transactions);
   const notListed = movementsNotListed(window, ledger.payments, transactions);
   progress('owners', 0, unmatched.length + notListed.length);
@@ -133,6 +132,30 @@ async function computeRun(deps: ReconciliationDependencies, request: RunRequest)
 }
 
 type Progress = (phase: ReconciliationPhase, done: number, total?: number | null) => void;
+
+/**
+ * Replays the streams (Postgres) and lists the balance transactions (Stripe) at the same time: the
+ * two are independent and each mostly waits on its own server. Progress still goes through the
+ * phases in order: the listing reports only once the replay is done.
+ */
+async function readBothSides(
+  deps: ReconciliationDependencies,
+  window: ReconciliationWindow,
+  progress: Progress,
+): Promise<{ ledger: LedgerReplay; transactions: ProcessorTransaction[] }> {
+  let replayed = false;
+  const [ledger, transactions] = await Promise.all([
+    replayLedger(deps.store, window, { onBatch: (done) => progress('ledger', done) }).then((replay) => {
+      replayed = true;
+      return replay;
+    }),
+    listBalanceTransactions(deps.gateway, window, (done) => {
+      if (replayed) progress('processor', done);
+    }),
+  ]);
+  progress('processor', transactions.length);
+  return { ledger, transactions };
+}
 
 /**
  * Appends the facts Stripe holds and the ledger lacks, with `source: reconciliation`. Captures go

@@ -72,7 +72,9 @@ describe.each(sagaBackends())('when the worker process is killed mid-flight, on 
     expect(rows[0].n).toBeLessThan(200);
 
     worker = await startWorkerProcess(saga, backend);
-    for (const id of ids) await saga.waitFor(id, (state) => state.status === 'captured', 60_000);
+    // Jobs that were active in the killed worker come back only when BullMQ declares them stalled:
+    // once their 30 s lock has expired, at a stalled check (every 30 s), so up to about 90 s.
+    for (const id of ids) await saga.waitFor(id, (state) => state.status === 'captured', 120_000);
 
     const counts = await processorCounts(saga.pool);
     for (const id of ids) expect({ id, ...counts.get(id) }).toEqual({ id, intents: 1, captures: 1, refunds: 0 });
@@ -80,5 +82,5 @@ describe.each(sagaBackends())('when the worker process is killed mid-flight, on 
       const { events } = await loadPayment(saga.store, id);
       expect(events.map((event) => event.type)).toEqual(['PaymentRequested', 'PaymentAuthorized', 'PaymentCaptured']);
     }
-  }, 180_000);
+  }, 240_000);
 });
