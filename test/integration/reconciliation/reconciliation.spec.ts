@@ -4,8 +4,10 @@ import type { Payment } from '../../../domain/payment.state';
 import { recordFacts } from '../../../processes/record-facts';
 import type { StripeGateway } from '../../../processes/stripe-gateway';
 import type { ReconciliationWindow, RunView } from '../../../processes/reconciliation';
+import { createdSlices, listBalanceTransactions, replayLedger, toUnixSeconds } from '../../../processes/reconciliation';
+import type { LedgerReplay } from '../../../processes/reconciliation';
 import { startSaga, terminal, type SagaHarness } from '../../support/saga';
-import { balanceTransactionsOf, editSandboxObject, inOwnWindow, reconcile, reconciliationGateway, reportOf } from './support';
+import { balanceTransactionsOf, editSandboxObject, inOwnWindow, reconcile, reconciliationGateway, reportOf, untilNextSecond, untilReadable } from './support';
 
 const TEST_FACT = { correlation_id: 'test', causation_id: 'test', actor: 'test', source: 'test' };
 
@@ -73,11 +75,56 @@ describe('reconciliation against the stripe-sandbox', () => {
       expect(run.summary!.totals).toEqual([{ currency: 'usd', ledger_net: expectedNet, processor_net: expectedNet, drift: 0 }]);
     });
 
+    it('replays the same ledger page by page as in one page', async () => {
+      await untilReadable(saga.pool);
+      const pages: number[] = [];
+      const paged = await replayLedger(saga.store, window, { batch: 3, onBatch: (events) => pages.push(events) });
+      const whole = await replayLedger(saga.store, window);
+      const byId = (replay: LedgerReplay) => [...replay.payments].sort((a, b) => (a.paymentId < b.paymentId ? -1 : 1));
+      expect(pages.length).toBeGreaterThan(3);
+      expect(pages[pages.length - 1]).toBe(whole.events);
+      expect(byId(paged)).toEqual(byId(whole));
+      expect(paged.stripeBalance).toEqual(whole.stripeBalance);
+    });
+
     it('gives the same report for the same window twice', async () => {
       const first = await reconcile(saga, gateway, window);
       const second = await reconcile(saga, gateway, window);
       expect(second.id).not.toBe(first.id);
       expect(reportOf(second)).toEqual(reportOf(first));
+    });
+  });
+
+  describe('when the window is listed in slices', () => {
+    it('cuts the window into contiguous slices of whole seconds, no more than it has seconds', () => {
+      const window = { from: '2026-01-15T00:00:00.000Z', to: '2026-01-15T00:00:10.000Z' };
+      expect(createdSlices(window, 4)).toEqual([
+        { gte: 1768435200, lt: 1768435202 },
+        { gte: 1768435202, lt: 1768435205 },
+        { gte: 1768435205, lt: 1768435207 },
+        { gte: 1768435207, lt: 1768435210 },
+      ]);
+      expect(createdSlices(window, 64)).toHaveLength(10);
+    });
+
+    it('lists every balance transaction of the window once, whatever the slices', async () => {
+      const window = await inOwnWindow(async () => {
+        for (const amount of [1000, 1100, 1200]) {
+          await captured({ amount });
+          await untilNextSecond();
+        }
+      });
+      const { rows } = await saga.pool.query<{ id: string; created: string }>(
+        "select id, created from stripe_sandbox.objects where object = 'balance_transaction' and created >= $1 and created < $2",
+        [toUnixSeconds(window.from), toUnixSeconds(window.to)],
+      );
+      // Transactions in three seconds at least, so that slices of one second each meet at boundaries.
+      expect(new Set(rows.map((r) => r.created)).size).toBeGreaterThanOrEqual(3);
+      const expected = rows.map((r) => r.id).sort();
+      for (const slices of [1, 2, 1000]) {
+        const listed = await listBalanceTransactions(gateway, window, undefined, slices);
+        expect(listed.map((t) => t.id).sort()).toEqual(expected);
+      }
     });
   });
 

@@ -14,10 +14,28 @@ export function reconciliationGateway(saga: SagaHarness): StripeGateway {
 }
 
 export async function reconcile(saga: SagaHarness, gateway: StripeGateway, window: ReconciliationWindow): Promise<RunView> {
+  await untilReadable(saga.pool);
   return executeRun({ store: saga.store, gateway, clock: () => new Date() }, { runId: randomUUID(), window, trigger: 'cli', actor: 'test' });
 }
 
-const untilNextSecond = () => new Promise((resolve) => setTimeout(resolve, 1005 - (Date.now() % 1000)));
+/**
+ * Waits until readAll shows every event committed so far. It holds back the events of transactions
+ * newer than the oldest one still running anywhere on the server (pg_snapshot_xmin), so on a server
+ * shared with other work, a run started just after a test's last write might not see it yet.
+ */
+export async function untilReadable(pool: Pool, timeoutMs = 30_000): Promise<void> {
+  const { rows } = await pool.query<{ last: string }>('select transaction_id::text as last from events order by transaction_id desc limit 1');
+  const last = rows[0]?.last;
+  if (!last) return;
+  for (const deadline = Date.now() + timeoutMs; Date.now() < deadline; ) {
+    const { rows: seen } = await pool.query<{ readable: boolean }>('select pg_snapshot_xmin(pg_current_snapshot()) > $1::xid8 as readable', [last]);
+    if (seen[0]!.readable) return;
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  throw new Error(`events of transaction ${last} are still held back from readAll after ${timeoutMs} ms`);
+}
+
+export const untilNextSecond = () => new Promise((resolve) => setTimeout(resolve, 1005 - (Date.now() % 1000)));
 const thisSecond = () => new Date(Math.floor(Date.now() / 1000) * 1000).toISOString();
 
 /**
