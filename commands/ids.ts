@@ -19,9 +19,29 @@ export function childIdFor(paymentId: string, kind: 'capture' | 'refund' | 'canc
   return uuidv5(`${paymentId}:${kind}:${idempotencyKey}`, LEDGER_NAMESPACE);
 }
 
-/** Deterministic event id, so that an append retried after a lost reply can be recognised. */
-export function eventIdFor(streamId: string, revision: number): string {
-  return uuidv5(`${streamId}@${revision}`, LEDGER_NAMESPACE);
+/** What an event id is derived from besides its place in the stream. */
+export interface EventContent {
+  readonly type: string;
+  readonly data: unknown;
+  readonly metadata: unknown;
+}
+
+/**
+ * Deterministic event id from the stream, the revision and the event itself: an append retried after
+ * a lost reply carries the same ids (EventStoreDB recognises the retry and answers it as done), while
+ * a different event racing for the same revision gets another id, and so meets the conflict it must
+ * meet instead of being taken for the winner's retry.
+ */
+export function eventIdFor(streamId: string, revision: number, event: EventContent): string {
+  const digest = createHash('sha256')
+    .update(canonicalize({ type: event.type, data: event.data, metadata: event.metadata }) ?? 'null')
+    .digest('hex');
+  return uuidv5(`${streamId}@${revision}:${digest}`, LEDGER_NAMESPACE);
+}
+
+/** Events to append from `fromRevision` on, each with its deterministic id. */
+export function withEventIds<E extends EventContent>(streamId: string, fromRevision: number, events: readonly E[]): (E & { id: string })[] {
+  return events.map((event, index) => ({ ...event, id: eventIdFor(streamId, fromRevision + index, event) }));
 }
 
 /** sha256 of the canonical JSON (RFC 8785) of a request: key order and spacing do not matter. */

@@ -4,7 +4,7 @@ import type { PaymentEvent } from '../domain/payment.events';
 import { isPaymentEventType } from '../domain/payment.events';
 import type { PaymentState } from '../domain/payment.state';
 import { evolve, initialState } from '../domain/payment.state';
-import { eventIdFor, paymentStreamId } from './ids';
+import { paymentStreamId, withEventIds } from './ids';
 
 /** A payment stream as read: the folded state plus where the stream stands. */
 export interface LoadedPayment {
@@ -32,19 +32,18 @@ export function toPaymentEvent(event: RecordedEvent): PaymentEvent {
   return { type: event.type, data: event.data } as PaymentEvent;
 }
 
-/** Turns decided events into events to append, with deterministic ids from their future revision. */
+/** Turns decided events into events to append, with deterministic ids (see eventIdFor). */
 export function toNewEvents(
   streamId: string,
   fromRevision: number,
   events: readonly PaymentEvent[],
   metadata: EventMetadata,
 ): NewEvent[] {
-  return events.map((event, index) => ({
-    id: eventIdFor(streamId, fromRevision + index),
-    type: event.type,
-    data: event.data as unknown as Record<string, unknown>,
-    metadata,
-  }));
+  return withEventIds(
+    streamId,
+    fromRevision,
+    events.map((event) => ({ type: event.type, data: event.data as unknown as Record<string, unknown>, metadata })),
+  );
 }
 
 /**

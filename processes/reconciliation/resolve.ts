@@ -1,5 +1,5 @@
 import type { EventStore } from '../../ports/event-store';
-import { eventIdFor } from '../../commands/ids';
+import { withEventIds } from '../../commands/ids';
 import { withConflictRetry } from '../../commands/payment-stream';
 import type { Resolution, RunView } from './run-events';
 import { foldRun, runStreamId } from './run-events';
@@ -45,9 +45,8 @@ export async function resolveDiscrepancy(store: EventStore, request: ResolveRequ
     const revision = events[events.length - 1]!.revision;
     await store.append(
       streamId,
-      [
+      withEventIds(streamId, revision + 1, [
         {
-          id: eventIdFor(streamId, revision + 1),
           type: 'DiscrepancyResolved',
           data: {
             discrepancy_id: request.discrepancyId,
@@ -66,7 +65,7 @@ export async function resolveDiscrepancy(store: EventStore, request: ResolveRequ
             command: 'ResolveDiscrepancy',
           },
         },
-      ],
+      ]),
       revision,
     );
     return { kind: 'resolved', run: foldRun(await store.read(streamId))!, replayed: false };

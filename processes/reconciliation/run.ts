@@ -4,7 +4,7 @@ import type { EventMetadata, EventStore, ExpectedRevision, NewEvent, Position, R
 import { StreamConflictError } from '../../ports/event-store';
 import type { ProcessorFact } from '../../domain/payment.commands';
 import { loadPayment } from '../../commands/payment-stream';
-import { eventIdFor } from '../../commands/ids';
+import { withEventIds } from '../../commands/ids';
 import type { StripeGateway } from '../stripe-gateway';
 import { factFromRefund, factsFromPaymentIntent } from '../stripe-facts';
 import { recordFacts } from '../record-facts';
@@ -295,12 +295,11 @@ function metadataFor(request: RunRequest): EventMetadata {
 }
 
 function toNewEvents(streamId: string, fromRevision: number, events: readonly RunEvent[], metadata: EventMetadata): NewEvent[] {
-  return events.map((event, i) => ({
-    id: eventIdFor(streamId, fromRevision + i),
-    type: event.type,
-    data: event.data as unknown as Record<string, unknown>,
-    metadata,
-  }));
+  return withEventIds(
+    streamId,
+    fromRevision,
+    events.map((event) => ({ type: event.type, data: event.data as unknown as Record<string, unknown>, metadata })),
+  );
 }
 
 /** Appends after `revision`; when another worker finished the same run first, its result stands. */

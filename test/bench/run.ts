@@ -5,11 +5,12 @@
 // (BENCH_REDIS_URL, default redis://127.0.0.1:6379, where one answers). Prints a table, writes the
 // figures as JSON to test/bench/results/<timestamp>.json and rewrites the generated part of
 // BENCHMARKS.md. A smoke run (tiny sizes, for CI) writes its JSON to the temporary folder and
-// leaves BENCHMARKS.md alone.
+// leaves BENCHMARKS.md alone. `--render <results.json>` rewrites BENCHMARKS.md's table from a
+// results file without running anything.
 import { fork } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir, totalmem } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join, relative, resolve } from 'node:path';
 import Redis from 'ioredis';
 import { Client } from 'pg';
 import { startEmbeddedPostgres } from '../../infra/postgres/embedded';
@@ -93,6 +94,8 @@ function runOne(id: string, env: NodeJS.ProcessEnv): Promise<Outcome> {
 const num = (n: number) => (n >= 100 ? Math.round(n).toLocaleString('en-US') : n.toPrecision(3));
 const figure = (f: BenchRow['subject'] | null) => (f ? `${num(f.value)} ${f.unit}` : 'not run');
 const lat = (f: BenchRow['subject'] | null) => (f?.latency ? `${num(f.latency.p50)} / ${num(f.latency.p99)} / ${num(f.latency.max)}` : '');
+/** Three decimals, so that a ratio just under its goal does not print as the goal. */
+const ratio = (r: BenchRow) => (r.ratio === null ? '' : `${r.ratio.toFixed(3)}x`);
 const rss = (f: BenchRow['subject'] | null) => (f?.peakRssMb !== undefined ? `${Math.round(f.peakRssMb)}` : '');
 
 function markdownTable(outcomes: Outcome[]): string {
@@ -109,7 +112,7 @@ function markdownTable(outcomes: Outcome[]): string {
       const goal = r.goal ? `${r.goal.ratio}x ${r.goal.met ? 'met' : 'not met'}` : '';
       lines.push(
         `| ${r.benchmark} | ${r.case} | ${r.subject.name}: ${figure(r.subject)} | ${r.baseline ? `${r.baseline.name}: ${figure(r.baseline)}` : 'not run'} | ` +
-          `${r.ratio === null ? '' : `${r.ratio.toFixed(2)}x`} | ${goal} | ${lat(r.subject)} | ${lat(r.baseline)} | ${rss(r.subject)} / ${rss(r.baseline)} |`,
+          `${ratio(r)} | ${goal} | ${lat(r.subject)} | ${lat(r.baseline)} | ${rss(r.subject)} / ${rss(r.baseline)} |`,
       );
     }
   }
@@ -127,7 +130,7 @@ function consoleTable(outcomes: Outcome[]): string {
         r.case,
         figure(r.subject),
         figure(r.baseline),
-        r.ratio === null ? '' : `${r.ratio.toFixed(2)}x`,
+        ratio(r),
         r.goal ? `${r.goal.ratio}x ${r.goal.met ? 'met' : 'NOT met'}` : '',
         lat(r.subject),
         `${rss(r.subject)} / ${rss(r.baseline)}`,
@@ -138,7 +141,41 @@ function consoleTable(outcomes: Outcome[]): string {
   return rows.map((r) => r.map((c, i) => c.padEnd(widths[i]!)).join('  ')).join('\n');
 }
 
+interface Results {
+  readonly at: string;
+  readonly command: string;
+  readonly machine: Record<string, string | number>;
+  readonly benchmarks: Outcome[];
+}
+
+/** Rewrites the generated block of BENCHMARKS.md from one run's results. */
+function writeBenchmarksMd(results: Results, file: string): void {
+  const doc = join(ROOT, 'BENCHMARKS.md');
+  const text = readFileSync(doc, 'utf8');
+  const from = text.indexOf(START);
+  const to = text.indexOf(END);
+  if (from < 0 || to < from) throw new Error(`BENCHMARKS.md has no ${START} … ${END} block`);
+  const { machine } = results;
+  const generated = [
+    START,
+    `Run ${results.at} with \`${results.command}\` on ${machine.cores} cores (${machine.cpu}), ${machine.memoryGiB} GiB, Node ${machine.node}, ` +
+      `Postgres ${machine.postgres}, Redis ${machine.redis}. Figures: \`${file}\`.`,
+    '',
+    markdownTable(results.benchmarks),
+    END,
+  ].join('\n');
+  writeFileSync(doc, text.slice(0, from) + generated + text.slice(to + END.length));
+  console.log('BENCHMARKS.md updated');
+}
+
 async function main(): Promise<void> {
+  const render = process.argv.indexOf('--render');
+  if (render >= 0) {
+    const file = process.argv[render + 1];
+    if (!file) throw new Error('--render needs a results file');
+    writeBenchmarksMd(JSON.parse(readFileSync(file, 'utf8')) as Results, relative(ROOT, resolve(file)));
+    return;
+  }
   const { smoke, only } = parseArgs(process.argv.slice(2));
   const chosen = BENCHMARKS.filter((b) => (only ? only.includes(b.id) : true));
 
@@ -205,21 +242,7 @@ async function main(): Promise<void> {
   console.log(consoleTable(outcomes));
   console.log(`\nresults: ${file}`);
   if (!smoke && !only) {
-    const doc = join(ROOT, 'BENCHMARKS.md');
-    const text = readFileSync(doc, 'utf8');
-    const from = text.indexOf(START);
-    const to = text.indexOf(END);
-    if (from < 0 || to < from) throw new Error(`BENCHMARKS.md has no ${START} … ${END} block`);
-    const generated = [
-      START,
-      `Run ${results.at} with \`${command}\` on ${machine.cores} cores (${machine.cpu}), ${machine.memoryGiB} GiB, Node ${machine.node}, ` +
-        `Postgres ${machine.postgres}, Redis ${machine.redis}. Figures: \`test/bench/results/${stamp}.json\`.`,
-      '',
-      markdownTable(outcomes),
-      END,
-    ].join('\n');
-    writeFileSync(doc, text.slice(0, from) + generated + text.slice(to + END.length));
-    console.log('BENCHMARKS.md updated');
+    writeBenchmarksMd(results, `test/bench/results/${stamp}.json`);
   }
   const failed = outcomes.filter((o) => o.error);
   if (failed.length > 0) {

@@ -198,7 +198,8 @@ class StreamBuilder {
       const decision = decide(command, this.state);
       if ('rejected' in decision) throw new Error(`seed: ${command.type} on ${this.streamId} rejected: ${decision.rejected} (${decision.detail})`);
       for (const event of decision.events) {
-        this.events.push({ id: eventIdFor(this.streamId, this.events.length), type: event.type, data: event.data as unknown as Record<string, unknown>, metadata });
+        const content = { type: event.type, data: event.data as unknown as Record<string, unknown>, metadata };
+        this.events.push({ ...content, id: eventIdFor(this.streamId, this.events.length, content) });
         this.state = evolve(this.state, event);
       }
     }
