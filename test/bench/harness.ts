@@ -120,8 +120,10 @@ export function peakRssOfPidMb(pid: number): number | undefined {
  */
 export function inFreshProcess<T>(modulePath: string, exportName: string, args: unknown): Promise<{ result: T; peakRssMb: number }> {
   return new Promise((resolvePromise, reject) => {
+    // BENCH_CPU_PROF=<dir> leaves a CPU profile of each such process in <dir>.
+    const profile = process.env.BENCH_CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_CPU_PROF}`] : [];
     const child = fork(resolve(__dirname, 'isolate.ts'), [resolve(modulePath), exportName], {
-      execArgv: ['--import', 'tsx'],
+      execArgv: ['--import', 'tsx', ...profile],
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
     });
     let settled = false;
