@@ -1,4 +1,3 @@
-import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
 import type { AppendResult, EventStore } from '../ports/event-store';
 import { StreamConflictError } from '../ports/event-store';
@@ -11,7 +10,7 @@ import type { Payment } from '../domain/payment.state';
 import { amount, identifier, metadata, text } from './schema-parts';
 import { paymentIdFor, paymentStreamId, requestHash } from './ids';
 import { commandMetadata, type CallContext, type CommandOutcome } from './outcome';
-import { loadPayment } from './payment-stream';
+import { loadPayment, toNewEvents } from './payment-stream';
 
 export const createPaymentSchema = z
   .strictObject({
@@ -85,11 +84,9 @@ function requestPayment(paymentId: string, input: CreatePaymentInput, context: C
 }
 
 /**
- * Appends the first events of the stream; null when the stream exists already. Their ids are this
- * request's own, not derived from stream and revision as other commands' are: EventStoreDB answers
- * an append whose event ids and expected revision match an earlier write as an idempotent success,
- * so a derived id would let a second create with the key (another body, even) pass for the first
- * instead of conflicting and being replayed or refused from the stream.
+ * Appends the first events of the stream; null when the stream exists already. The event ids carry
+ * this request's metadata (its correlation id) through eventIdFor, so a second create with the same
+ * key meets the conflict and is replayed or refused from the stream, never taken for the first.
  */
 async function appendNew(
   store: EventStore,
@@ -98,8 +95,7 @@ async function appendNew(
   context: CallContext,
   hash: string,
 ): Promise<AppendResult | null> {
-  const eventMetadata = commandMetadata(context, CREATE_PAYMENT, hash);
-  const newEvents = events.map((event) => ({ id: randomUUID(), type: event.type, data: event.data as unknown as Record<string, unknown>, metadata: eventMetadata }));
+  const newEvents = toNewEvents(streamId, 0, events, commandMetadata(context, CREATE_PAYMENT, hash));
   try {
     return await store.append(streamId, newEvents, 'no_stream');
   } catch (error) {
