@@ -7,7 +7,7 @@ import { loadConfig } from '../../../infra/config';
 import { createApiKey } from '../../../infra/auth/api-keys';
 import { compare, inFreshProcess, type BenchContext, type Benchmark, type Figure } from '../harness';
 import { CREATE_BODY, createPaymentClient } from './create-client';
-import { buildIfStale, startLedgerProcess } from './ledger-process';
+import { startLedgerProcess } from './ledger-process';
 import { describeStep, offer, searchSustainedRate, type SearchOptions, type SearchResult, type StepOptions } from './open-loop';
 import type { CeilingResult, RawInsertArgs } from './raw-insert';
 
@@ -36,7 +36,6 @@ export const benchmark: Benchmark = {
   title: 'Write API: sustained POST /v1/payments rate under an open loop, against raw pg INSERTs',
   async run(ctx) {
     const sizes = ctx.smoke ? SMOKE : FULL;
-    const rebuilt = buildIfStale(ctx.log);
     const search = (startRate: number): SearchOptions => ({
       seconds: sizes.stepSeconds,
       p99LimitMs: P99_LIMIT_MS,
@@ -79,7 +78,6 @@ export const benchmark: Benchmark = {
       'event jsonb bytes (data + metadata)': subject.eventJsonbBytes,
       'baseline payload jsonb bytes': baseline.payloadJsonbBytes,
       synchronous_commit: baseline.synchronousCommit,
-      dist: rebuilt ? 'rebuilt by the benchmark (it was older than the sources)' : 'current',
       postgres: `${baseline.serverVersion} (${ctx.postgres.kind})`,
     };
     const notes = [

@@ -1,44 +1,16 @@
 // The write API as it runs in production: `node bin/ledger.js start --role write-api`, a process
-// of its own over the compiled dist/, configured only through its documented environment.
-import { spawn, spawnSync } from 'node:child_process';
+// of its own over the compiled dist/ (`npm run bench` builds it first), configured only through its
+// documented environment.
+import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
-import { join, relative, resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import { configSchema } from '../../../infra/config';
 import { peakRssOfPidMb } from '../harness';
 
 const ROOT = resolve(__dirname, '../../..');
-const SOURCE_DIRS = ['domain', 'commands', 'ports', 'write-api', 'read-api', 'projections', 'processes', 'infra'];
-
-/**
- * `npm run bench` does not build, and bin/ledger.js runs dist/: a dist/ older than any source file
- * would measure code that is no longer there, so it is rebuilt first. Returns whether it was.
- */
-export function buildIfStale(log: (line: string) => void): boolean {
-  const stale = SOURCE_DIRS.flatMap((dir) => typeScriptFiles(join(ROOT, dir))).find((file) => {
-    const compiled = join(ROOT, 'dist', relative(ROOT, file).replace(/\.ts$/, '.js'));
-    return !existsSync(compiled) || statSync(compiled).mtimeMs < statSync(file).mtimeMs;
-  });
-  if (!stale) return false;
-  log(`dist/ is older than ${relative(ROOT, stale)}: building`);
-  const build = spawnSync(process.execPath, [join(ROOT, 'node_modules/typescript/bin/tsc'), '-p', 'tsconfig.build.json'], {
-    cwd: ROOT,
-    encoding: 'utf8',
-  });
-  if (build.status !== 0) throw new Error(`npm run build failed:\n${build.stdout}${build.stderr}`);
-  return true;
-}
-
-function typeScriptFiles(dir: string): string[] {
-  return readdirSync(dir, { withFileTypes: true }).flatMap((entry) => {
-    const path = join(dir, entry.name);
-    if (entry.isDirectory()) return entry.name === 'node_modules' ? [] : typeScriptFiles(path);
-    return entry.name.endsWith('.ts') && !entry.name.endsWith('.d.ts') ? [path] : [];
-  });
-}
-
 export interface LedgerProcess {
   readonly url: string;
   readonly pid: number;
